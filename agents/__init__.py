@@ -1,0 +1,1 @@
+"""Deciding in latent space: planners, costs, MPC / oracle / baseline agents, evaluation."""

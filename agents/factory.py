@@ -1,0 +1,32 @@
+"""Build the configured agents (``eval.agents``) for an env."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.baselines import RandomAgent
+from agents.config import PlanConfig
+from agents.mpc import MPCAgent
+from agents.oracle import OracleMPCAgent
+from agents.planners import build_planner
+from worldmodel.model import WorldModel
+
+
+def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | None = None,
+                frameskip: int = 1, device: str = "cpu") -> Any:
+    """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator) or ``random``.
+
+    ``frameskip`` is the action repeat of the oracle; it uses the model's when a model is given,
+    so both planners search the same space.
+    """
+    low, high = action_space.low, action_space.high
+    repeat = model.cfg.frameskip if model is not None else frameskip
+    if name == "mpc":
+        if model is None:
+            raise ValueError("agent 'mpc' needs a trained model (checkpoint)")
+        return MPCAgent(model, build_planner(plan), plan, low, high, device)
+    if name == "oracle":
+        return OracleMPCAgent(build_planner(plan), plan, low, high, repeat)
+    if name == "random":
+        return RandomAgent(low, high)
+    raise ValueError(f"unknown agent {name!r}")

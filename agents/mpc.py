@@ -1,0 +1,94 @@
+"""Receding-horizon agents: latent MPC and the shared plan-then-act machinery."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from agents.config import PlanConfig
+from agents.costs import goal_cost
+from agents.planners import Planner
+from worldmodel.model import WorldModel
+
+
+class RecedingHorizonAgent:
+    """Plans ``H`` steps of ``repeat`` env actions each, executes one, replans.
+
+    Subclasses provide ``_begin(obs)`` (prepare the state planning starts from) and
+    ``_cost(actions (N, H, A)) -> (N,)``.  The previous plan, shifted by one step, warm
+    starts the next.  ``last_plan_ms`` is the time of the last plan (None when the
+    last ``act`` did not plan).
+    """
+
+    def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray, repeat: int):
+        self.planner, self.cfg, self.repeat = planner, cfg, repeat
+        self.low = torch.as_tensor(low, dtype=torch.float32)
+        self.high = torch.as_tensor(high, dtype=torch.float32)
+        self.replan_every = cfg.replan_every or repeat
+        self._plan: torch.Tensor | None = None
+        self._queue: list[np.ndarray] = []
+        self.last_plan_ms: float | None = None
+
+    def seed(self, seed: int) -> None:
+        """Seed the planner's sampling (called per episode by the evaluator)."""
+        self.planner.seed(seed)
+
+    def reset(self, obs: np.ndarray, info: dict) -> None:
+        self._plan, self._queue, self.last_plan_ms = None, [], None
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The next env action ``(A,)``, replanning every ``replan_every`` steps."""
+        self.last_plan_ms = None
+        if not self._queue:
+            t0 = time.perf_counter()
+            self._begin(obs)
+            init = self._shifted() if self.cfg.warm_start else None
+            self._plan = self.planner.plan(self._cost, self.cfg.horizon, self.low, self.high, init)
+            self.last_plan_ms = 1000 * (time.perf_counter() - t0)
+            steps = np.repeat(self._plan.numpy(), self.repeat, axis=0)
+            self._queue = list(steps[: self.replan_every])
+        return self._queue.pop(0).astype(np.float32)
+
+    def _shifted(self) -> torch.Tensor | None:
+        if self._plan is None:
+            return None
+        shift = max(1, self.replan_every // self.repeat)
+        return torch.cat([self._plan[shift:], self._plan[-1:].expand(shift, -1)])
+
+    def _begin(self, obs: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _cost(self, actions: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class MPCAgent(RecedingHorizonAgent):
+    """Latent MPC: minimise the distance of predicted latents to ``encode(goal)``."""
+
+    def __init__(self, model: WorldModel, planner: Planner, cfg: PlanConfig, low: np.ndarray,
+                 high: np.ndarray, device: str | torch.device = "cpu"):
+        super().__init__(planner, cfg, low, high, model.cfg.frameskip)
+        self.model, self.device = model.eval(), torch.device(device)
+        self._z0: torch.Tensor | None = None
+        self._z_goal: torch.Tensor | None = None
+
+    def _encode(self, obs: np.ndarray) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.encode(torch.as_tensor(obs, device=self.device)[None])[0]
+
+    def reset(self, obs: np.ndarray, info: dict) -> None:
+        super().reset(obs, info)
+        self._z_goal = self._encode(info["goal"])  # encoded once per episode
+
+    def _begin(self, obs: np.ndarray) -> None:
+        self._z0 = self._encode(obs)
+
+    def _cost(self, actions: torch.Tensor) -> torch.Tensor:
+        """``actions (N, H, A)`` -> ``(N,)``; each action is repeated ``frameskip`` times."""
+        with torch.inference_mode():
+            n, h, _ = actions.shape
+            macro = actions.to(self.device).unsqueeze(2).expand(n, h, self.repeat, -1).reshape(n, h, -1)
+            z = self.model.rollout(self._z0.expand(n, -1), macro)
+            return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).cpu()

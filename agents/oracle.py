@@ -1,0 +1,52 @@
+"""The upper bound: the same planner at the same budget on the true simulator.
+
+Candidate sequences are rolled out in batch with ``mujoco.rollout`` from the env's current
+simulator state, and scored with the task's own distance to the goal.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import torch
+from mujoco import rollout
+
+from agents.config import PlanConfig
+from agents.mpc import RecedingHorizonAgent
+from agents.planners import Planner
+
+
+class OracleMPCAgent(RecedingHorizonAgent):
+    """Receding-horizon planning through ``mujoco.rollout``; needs :meth:`attach` to an env."""
+
+    def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray,
+                 repeat: int, threads: int = 2):
+        super().__init__(planner, cfg, low, high, repeat)
+        self.threads = threads
+        self.env = None
+        self._datas: list[mujoco.MjData] = []
+        self._state: np.ndarray | None = None
+
+    def attach(self, env) -> None:
+        """Give the agent the live env whose simulator it plans on."""
+        self.env = env.unwrapped
+        self._datas = [mujoco.MjData(self.env.model) for _ in range(self.threads)]
+
+    def _begin(self, obs: np.ndarray) -> None:
+        if self.env is None:
+            raise RuntimeError("OracleMPCAgent needs attach(env) before acting")
+        self._state = self.env.get_sim_state()
+
+    def _cost(self, actions: torch.Tensor) -> torch.Tensor:
+        """``actions (N, H, A)`` -> true goal distance after the rollout ``(N,)``."""
+        env = self.env
+        h = actions.shape[1]
+        per_step = self.repeat * env.frame_skip
+        ctrl = np.repeat(actions.numpy().astype(np.float64), per_step, axis=1)  # (N, H*k*fs, A)
+        states, _ = rollout.rollout(env.model, self._datas, self._state[None], ctrl)
+        terminal = env.distance_from_physics(states[:, -1])
+        cost = terminal
+        if self.cfg.running_weight > 0:
+            idx = np.arange(per_step - 1, h * per_step, per_step)
+            cost = cost + self.cfg.running_weight * env.distance_from_physics(states[:, idx]).mean(1)
+        return torch.as_tensor(cost, dtype=torch.float32)

@@ -1,0 +1,208 @@
+"""The dataset file: one HDF5 file of episodes, validated on read.
+
+Schema (version 1).  Episodes are stored back to back; episode ``i`` has ``T_i`` actions
+and ``T_i + 1`` observations and states.
+
+=====================  ===========================  ==================================
+dataset                shape                        dtype
+=====================  ===========================  ==================================
+``obs``                ``(sum(T_i + 1), *obs_shape)``  float32 (state) or uint8 (pixels)
+``states``             ``(sum(T_i + 1), S)``        float32: the true low-dim state
+``actions``            ``(sum(T_i), A)``            float32
+``episode_lengths``    ``(E,)``                     int64: ``T_i``
+=====================  ===========================  ==================================
+
+Root attributes: ``schema_version``, ``env_id``, ``obs_type``, ``env_kwargs`` (JSON),
+``action_low``, ``action_high``, ``policy``, ``seed``, ``code_version``, ``created``.
+
+:func:`read_dataset` checks every field's presence, dtype, shape and finiteness and raises
+:class:`DatasetError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+SCHEMA_VERSION = 1
+REQUIRED_ATTRS = ("schema_version", "env_id", "obs_type", "action_low", "action_high")
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, truncated or inconsistent; the message names the field."""
+
+
+@dataclass
+class Episodes:
+    """Episodes in memory, concatenated as in the file (see the module docstring)."""
+
+    obs: np.ndarray
+    states: np.ndarray
+    actions: np.ndarray
+    episode_lengths: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.episode_lengths)
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.episode_lengths.sum())
+
+    def obs_offsets(self) -> np.ndarray:
+        """Index of each episode's first observation ``(E,)``."""
+        return np.concatenate([[0], np.cumsum(self.episode_lengths + 1)[:-1]]).astype(np.int64)
+
+    def action_offsets(self) -> np.ndarray:
+        """Index of each episode's first action ``(E,)``."""
+        return np.concatenate([[0], np.cumsum(self.episode_lengths)[:-1]]).astype(np.int64)
+
+    def episode(self, i: int) -> dict[str, np.ndarray]:
+        """Views of episode ``i``: ``obs (T+1, ...)``, ``states (T+1, S)``, ``actions (T, A)``."""
+        o, a, t = self.obs_offsets()[i], self.action_offsets()[i], int(self.episode_lengths[i])
+        return {"obs": self.obs[o:o + t + 1], "states": self.states[o:o + t + 1],
+                "actions": self.actions[a:a + t]}
+
+
+def concat_episodes(eps: list[dict[str, np.ndarray]], meta: dict[str, Any]) -> Episodes:
+    """Stack per-episode dicts (``obs``, ``states``, ``actions``) into :class:`Episodes`."""
+    return Episodes(
+        obs=np.concatenate([e["obs"] for e in eps]),
+        states=np.concatenate([e["states"] for e in eps]).astype(np.float32),
+        actions=np.concatenate([e["actions"] for e in eps]).astype(np.float32),
+        episode_lengths=np.array([len(e["actions"]) for e in eps], dtype=np.int64),
+        meta=dict(meta),
+    )
+
+
+def _create(f: h5py.File, name: str, arr: np.ndarray) -> None:
+    chunk_rows = max(1, min(len(arr), (1 << 20) // max(1, arr[0].nbytes if len(arr) else 1)))
+    compression = "gzip" if arr.dtype == np.uint8 else None
+    f.create_dataset(name, data=arr, maxshape=(None, *arr.shape[1:]), chunks=(chunk_rows, *arr.shape[1:]),
+                     compression=compression)
+
+
+def write_dataset(path: str | Path, data: Episodes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, ``os.replace``).
+
+    Refuses an existing ``path`` unless ``overwrite``; use :func:`append_dataset` to add.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: dataset exists (append or choose another path)")
+    _validate_arrays(path, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            for name in ("obs", "states", "actions", "episode_lengths"):
+                _create(f, name, getattr(data, name))
+            meta = {"schema_version": SCHEMA_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    **data.meta}
+            for key, value in meta.items():
+                f.attrs[key] = json.dumps(value) if isinstance(value, dict) else value
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def append_dataset(path: str | Path, data: Episodes) -> None:
+    """Append the episodes of ``data`` to an existing, valid dataset of the same env."""
+    existing = read_dataset(path)
+    for key in ("env_id", "obs_type"):
+        if existing.meta.get(key) != data.meta.get(key):
+            raise DatasetError(f"{path}: attribute {key!r} differs "
+                               f"({existing.meta.get(key)!r} vs {data.meta.get(key)!r})")
+    _validate_arrays(Path(path), data)
+    with h5py.File(path, "a") as f:
+        for name in ("obs", "states", "actions", "episode_lengths"):
+            new = getattr(data, name)
+            ds = f[name]
+            ds.resize(ds.shape[0] + len(new), axis=0)
+            ds[-len(new):] = new
+
+
+def read_dataset(path: str | Path) -> Episodes:
+    """Load and validate a dataset file; raise :class:`DatasetError` naming the bad field."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    try:
+        with h5py.File(path, "r") as f:
+            meta = _read_meta(path, f)
+            arrays = {}
+            for name in ("obs", "states", "actions", "episode_lengths"):
+                if name not in f:
+                    raise DatasetError(f"{path}: missing field {name!r}")
+                try:
+                    arrays[name] = f[name][()]
+                except (OSError, KeyError, ValueError) as err:
+                    raise DatasetError(f"{path}: field {name!r} is unreadable ({err})") from None
+    except DatasetError:
+        raise
+    except (OSError, KeyError, ValueError) as err:
+        raise DatasetError(f"{path}: not a readable HDF5 dataset ({err})") from None
+    data = Episodes(**arrays, meta=meta)
+    _validate_arrays(path, data)
+    return data
+
+
+def _read_meta(path: Path, f: h5py.File) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for key, value in f.attrs.items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        if key == "env_kwargs" and isinstance(value, str):
+            value = json.loads(value)
+        meta[key] = value
+    for key in REQUIRED_ATTRS:
+        if key not in meta:
+            raise DatasetError(f"{path}: missing attribute {key!r}")
+    if meta["schema_version"] != SCHEMA_VERSION:
+        raise DatasetError(f"{path}: attribute 'schema_version' is {meta['schema_version']}, "
+                           f"expected {SCHEMA_VERSION}")
+    return meta
+
+
+def _validate_arrays(path: Path, d: Episodes) -> None:
+    def bad(name: str, why: str) -> DatasetError:
+        return DatasetError(f"{path}: field {name!r} {why}")
+
+    lengths = d.episode_lengths
+    if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or len(lengths) == 0 or lengths.min() < 1:
+        raise bad("episode_lengths", "must be a non-empty 1-D integer array of positive lengths")
+    n_obs, n_act = int(lengths.sum() + len(lengths)), int(lengths.sum())
+    expected = {"obs": n_obs, "states": n_obs, "actions": n_act}
+    for name, rows in expected.items():
+        arr = getattr(d, name)
+        if arr.shape[0] != rows:
+            raise bad(name, f"has {arr.shape[0]} rows, episode_lengths imply {rows} (truncated?)")
+    if d.actions.ndim != 2 or d.actions.dtype != np.float32:
+        raise bad("actions", f"must be float32 (N, A), got {d.actions.dtype} {d.actions.shape}")
+    if d.states.ndim != 2 or d.states.dtype != np.float32:
+        raise bad("states", f"must be float32 (N, S), got {d.states.dtype} {d.states.shape}")
+    if d.obs.dtype not in (np.float32, np.uint8):
+        raise bad("obs", f"must be float32 or uint8, got {d.obs.dtype}")
+    for name in ("obs", "states", "actions"):
+        arr = getattr(d, name)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            row = int(np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0, 0])
+            raise bad(name, f"has non-finite values (first at row {row})")
+    low = d.meta.get("action_low")
+    high = d.meta.get("action_high")
+    if low is not None and high is not None:
+        eps = 1e-5
+        if (d.actions < np.asarray(low) - eps).any() or (d.actions > np.asarray(high) + eps).any():
+            raise bad("actions", "has values outside the action bounds")

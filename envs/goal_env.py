@@ -1,0 +1,161 @@
+"""Base class for goal-conditioned MuJoCo environments (the contract of ARCHITECTURE.md).
+
+Contract:
+    * ``reset(seed=, options=)`` -> ``(obs, info)`` with ``info["goal"]`` the goal
+      *observation* (same space as ``obs``), ``info["success"]``, ``info["distance"]``.
+    * ``step(a)`` -> ``(obs, reward, terminated, truncated, info)``; ``reward = -distance``,
+      ``info`` carries ``success`` and ``distance`` (the task's own metric).
+    * ``get_sim_state()`` / ``set_sim_state(s)``: the flat ``mjSTATE_FULLPHYSICS`` vector.
+    * ``obs_type="state"`` gives a float32 vector, ``"pixels"`` a uint8 ``(H, W, 3)`` image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from envs.render import LazyRenderer
+
+OBS_TYPES = ("state", "pixels")
+STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
+
+
+class MujocoGoalEnv(gym.Env):
+    """A MuJoCo world with a sampled start and goal; subclasses define the task."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(
+        self,
+        xml: str,
+        frame_skip: int,
+        state_dim: int,
+        obs_type: str = "state",
+        image_size: int = 64,
+        render_mode: str | None = None,
+        terminate_on_success: bool = True,
+    ):
+        if obs_type not in OBS_TYPES:
+            raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.model = mujoco.MjModel.from_xml_string(xml)
+        self.data = mujoco.MjData(self.model)
+        self.frame_skip = frame_skip
+        self.obs_type = obs_type
+        self.image_size = image_size
+        self.render_mode = render_mode
+        self.terminate_on_success = terminate_on_success
+        self._renderer = LazyRenderer(self.model, image_size, image_size, camera=self._camera_name())
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.dt)}
+        nu = self.model.nu
+        lo, hi = self.model.actuator_ctrlrange[:, 0], self.model.actuator_ctrlrange[:, 1]
+        self.action_space = gym.spaces.Box(lo.astype(np.float32), hi.astype(np.float32), (nu,), np.float32)
+        if obs_type == "state":
+            low, high = self.state_bounds(state_dim)
+            self.observation_space = gym.spaces.Box(low, high, (state_dim,), np.float32)
+        else:
+            self.observation_space = gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
+        self._goal_obs: np.ndarray | None = None
+
+    # ----------------------------------------------------------------- subclass hooks
+    def _camera_name(self) -> str | int:
+        return -1
+
+    def state_bounds(self, state_dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds ``(low, high)`` of the state observation, each ``(S,)``."""
+        inf = np.full(state_dim, np.inf, dtype=np.float32)
+        return -inf, inf
+
+    def _sample_task(self, rng: np.random.Generator, options: dict[str, Any]) -> None:
+        """Set the initial simulator state and the goal from ``rng`` and ``options``."""
+        raise NotImplementedError
+
+    def _apply_goal_config(self) -> None:
+        """Put the simulator in the goal configuration (for the goal observation)."""
+        raise NotImplementedError
+
+    def state_vector(self) -> np.ndarray:
+        """The true low-dimensional state ``(S,)`` float32 (also the state observation)."""
+        raise NotImplementedError
+
+    def distance(self) -> float:
+        """The task's own distance to the goal (e.g. metres)."""
+        raise NotImplementedError
+
+    def is_success(self) -> bool:
+        raise NotImplementedError
+
+    def distance_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """The task distance for simulator states ``(..., nstate)`` -> ``(...)`` (for the oracle)."""
+        raise NotImplementedError
+
+    def qpos_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """``qpos (..., nq)`` out of ``mjSTATE_FULLPHYSICS`` vectors ``(..., nstate)``."""
+        return states[..., 1:1 + self.model.nq]  # layout: time, qpos, qvel, act, ...
+
+    # ----------------------------------------------------------------- gymnasium API
+    @property
+    def dt(self) -> float:
+        return float(self.model.opt.timestep) * self.frame_skip
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        mujoco.mj_resetData(self.model, self.data)
+        self._sample_task(self.np_random, dict(options or {}))
+        mujoco.mj_forward(self.model, self.data)
+        self._goal_obs = self._observe_goal()
+        return self._observe(), self._info()
+
+    def step(self, action):
+        action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"non-finite action {action}")
+        self.data.ctrl[:] = action
+        mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
+        info = self._info()
+        terminated = bool(info["success"] and self.terminate_on_success)
+        return self._observe(), -info["distance"], terminated, False, info
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return self._renderer.render(self.data)
+        return None
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    # ----------------------------------------------------------------- helpers
+    def get_sim_state(self) -> np.ndarray:
+        """The flat ``mjSTATE_FULLPHYSICS`` vector ``(nstate,)`` float64."""
+        state = np.empty(mujoco.mj_stateSize(self.model, STATE_SPEC))
+        mujoco.mj_getState(self.model, self.data, state, STATE_SPEC)
+        return state
+
+    def set_sim_state(self, state: np.ndarray) -> None:
+        mujoco.mj_setState(self.model, self.data, np.asarray(state, dtype=np.float64), STATE_SPEC)
+        mujoco.mj_forward(self.model, self.data)
+
+    def render_frame(self) -> np.ndarray:
+        """The camera image of the current configuration, uint8 ``(H, W, 3)``."""
+        return self._renderer.render(self.data)
+
+    def _observe(self) -> np.ndarray:
+        if self.obs_type == "state":
+            return self.state_vector().astype(np.float32)
+        return self.render_frame()
+
+    def _observe_goal(self) -> np.ndarray:
+        saved = self.get_sim_state()
+        self._apply_goal_config()
+        mujoco.mj_forward(self.model, self.data)
+        goal = self._observe()
+        self.set_sim_state(saved)
+        return goal
+
+    def _info(self) -> dict[str, Any]:
+        dist = float(self.distance())
+        return {"goal": self._goal_obs.copy(), "success": bool(self.is_success()), "distance": dist}

@@ -1,0 +1,91 @@
+"""``wm``: the command line.  It parses, loads the config and calls one library function per verb."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agents.report import results_table
+from envs.dataset import DatasetError
+from envs.inspect import format_summary, summarize
+from wm import pipeline
+from wm.config import ConfigError, RunConfig, load_config
+from worldmodel.checkpoint import CheckpointError
+
+DESCRIPTION = """Latent world-model planning. With no config, every verb uses the embedded default
+experiment: TwoRoom (state observations), a VICReg JEPA, latent CEM-MPC."""
+
+
+def _common(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--config", type=Path, help="YAML experiment config (default: the embedded default)")
+    p.add_argument("--out", type=Path, help=out_help)
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set train.steps=2000 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wm", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    p = sub.add_parser("run", help="collect, train and evaluate into a new run directory")
+    _common(p, "run directory (default: runs/<time>-<env>-<obs>)")
+    p = sub.add_parser("collect", help="record exploration data into RUN/data/dataset.h5")
+    _common(p, "run directory (required)")
+    p.add_argument("--append", action="store_true", help="add episodes to an existing dataset")
+    p = sub.add_parser("train", help="train a world model on RUN/data/dataset.h5 (or data.path)")
+    _common(p, "run directory (required)")
+    p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>/results.json")
+    _common(p, "run directory (required)")
+    p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
+    p = sub.add_parser("data", help="dataset tools")
+    data_sub = p.add_subparsers(dest="data_verb", required=True)
+    q = data_sub.add_parser("inspect", help="episodes, steps, spaces and state coverage of a dataset")
+    q.add_argument("path", type=Path, help="dataset file (.h5)")
+    return parser
+
+
+def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
+    if args.out is not None:
+        return args.out
+    if args.verb == "run":
+        return pipeline.default_run_dir(cfg)
+    raise ConfigError(f"wm {args.verb}: --out RUN_DIR is required")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "data":
+        print(format_summary(summarize(args.path)))
+        return 0
+    cfg = load_config(args.config, args.set)
+    out, progress = _out(args, cfg), not args.quiet
+    if args.verb == "run":
+        print(f"run directory: {out}")
+        print(results_table(pipeline.run(cfg, out, progress)))
+    elif args.verb == "collect":
+        data = pipeline.collect_data(cfg, out, append=args.append, progress=progress)
+        print(f"collected {data.num_episodes} episodes, {data.num_steps} steps -> "
+              f"{pipeline.dataset_path(cfg, out)}")
+    elif args.verb == "train":
+        m = pipeline.train_model(cfg, out, progress)
+        print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
+              f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
+    elif args.verb == "eval":
+        print(results_table(pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except (ConfigError, DatasetError, CheckpointError, FileExistsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
