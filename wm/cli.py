@@ -10,6 +10,7 @@ from agents.report import results_table
 from envs.dataset import DatasetError
 from envs.inspect import format_summary, summarize
 from wm import pipeline
+from wm.bench import bench_suite
 from wm.config import ConfigError, RunConfig, load_config
 from worldmodel.checkpoint import CheckpointError
 
@@ -38,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>/results.json")
     _common(p, "run directory (required)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
+    p = sub.add_parser("bench", help="run the benchmark suite; write results files, BENCHMARKS.md, README table")
+    p.add_argument("--suite", type=Path, default=Path("configs/bench"), help="folder of task files")
+    p.add_argument("--only", default="", help="comma-separated task names")
+    p.add_argument("--quick", action="store_true", help="small budgets (minutes); results go to RESULTS/quick")
+    p.add_argument("--results", type=Path, default=Path("benchmarks/results"), help="results folder")
+    p.add_argument("--runs", type=Path, default=Path("runs/bench"), help="where run directories go")
+    p.add_argument("--report-only", action="store_true", help="only regenerate the reports from results files")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_verb", required=True)
     q = data_sub.add_parser("inspect", help="episodes, steps, spaces and state coverage of a dataset")
@@ -56,6 +65,10 @@ def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
 def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "data":
         print(format_summary(summarize(args.path)))
+        return 0
+    if args.verb == "bench":
+        print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
+                          args.runs, args.report_only, not args.quiet))
         return 0
     cfg = load_config(args.config, args.set)
     out, progress = _out(args, cfg), not args.quiet

@@ -1,0 +1,61 @@
+"""`wm bench`: task files, a tiny suite end to end, reports generated from results files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wm.bench import load_suite, load_task
+from wm.bench_report import README_END, README_START, update_readme
+from wm.cli import main
+from wm.config import ConfigError
+
+REPO = Path(__file__).parent.parent
+
+
+def test_shipped_suite_loads():
+    tasks = load_suite(REPO / "configs" / "bench")
+    assert tasks and all(t.config.exists() for t in tasks)
+
+
+def test_bad_task_file_named(tmp_path):
+    bad = tmp_path / "t.yaml"
+    bad.write_text("name: x\nconfig: a.yaml\ncolour: red\n")
+    with pytest.raises(ConfigError, match=r"t.yaml.*colour"):
+        load_task(bad)
+    with pytest.raises(ConfigError, match="unknown bench task"):
+        load_suite(REPO / "configs" / "bench", ["nope"])
+
+
+def test_quick_suite_end_to_end(tmp_path, tiny_overrides, monkeypatch):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    sets = ", ".join(tiny_overrides)
+    (suite / "tiny.yaml").write_text(
+        f"name: tiny\ntitle: Tiny TwoRoom\nconfig: {REPO / 'configs' / 'tworoom_state.yaml'}\n"
+        f"set: [{sets}]\nquick: [eval.episodes=3]\ntargets: {{mpc: 0.5}}\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["bench", "--suite", str(suite), "--quick", "--results", "res", "--runs", "runs", "--quiet"]
+    assert main(args) == 0
+    record = json.loads((tmp_path / "res" / "quick" / "tiny.json").read_text())
+    assert record["agents"]["mpc"]["episodes"] == 3
+    assert {"mpc", "oracle", "random"} == set(record["agents"])
+    assert record["model"]["params"] > 0 and record["train_s"] > 0
+    md = (tmp_path / "res" / "quick" / "BENCHMARKS.md").read_text()
+    assert "Tiny TwoRoom (quick)" in md
+    assert not (tmp_path / "BENCHMARKS.md").exists()  # quick runs never touch the main report
+    assert main(args) == 2  # the run directory exists: refuse rather than overwrite
+
+
+def test_readme_table_replaced_between_markers(tmp_path):
+    record = {"title": "T", "quick": False, "agents": {"mpc": {
+        "success_rate": 0.5, "success_ci95": [0.2, 0.8], "episodes": 10, "act_ms_per_step": 3.0}},
+        "targets": {"mpc": 0.9}, "reference": {"X": 0.7}, "train_s": 12.0, "model": {"params": 1000}}
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nend\n")
+    assert update_readme(readme, [record])
+    text = readme.read_text()
+    assert "old" not in text and "0.50 [0.20, 0.80]" in text and "NOT met" in text and "X 0.70" in text
+    assert text.startswith("intro\n") and text.endswith("end\n")

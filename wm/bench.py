@@ -1,0 +1,153 @@
+"""``wm bench``: run a declared suite of tasks and write reproducible result files.
+
+A suite is a folder of YAML task files (``configs/bench/*.yaml``)::
+
+    name: tworoom_state            # results file name
+    title: TwoRoom, state          # row label
+    config: ../tworoom_state.yaml  # experiment config, relative to the task file
+    set: []                        # overrides of the full run
+    quick: [train.steps=300, ...]  # extra overrides of ``--quick``
+    targets: {mpc: 0.90}           # success targets (reported, never enforced)
+    reference: {DINO-WM: 1.00}     # published numbers of the peers, for the table
+
+Each task collects, trains and evaluates into ``<runs>/<name>`` and writes
+``<results>/<name>.json``; :func:`write_reports` renders ``BENCHMARKS.md`` and the README
+table from those files alone, so no number is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wm import pipeline
+from wm.bench_report import benchmarks_md, summary_table, update_readme
+from wm.config import ConfigError, config_hash, load_config, to_dict
+from wm.provenance import git_commit, versions
+
+TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference"}
+
+
+@dataclass(frozen=True)
+class BenchTask:
+    """One row of the benchmark suite (see the module docstring)."""
+
+    name: str
+    title: str
+    config: Path
+    overrides: tuple[str, ...] = ()
+    quick: tuple[str, ...] = ()
+    targets: dict[str, float] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)
+
+
+def load_task(path: Path) -> BenchTask:
+    """Parse and check one task file; errors name the file and key."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: unreadable bench task ({err})") from None
+    if not isinstance(raw, dict) or "name" not in raw or "config" not in raw:
+        raise ConfigError(f"{path}: a bench task needs 'name' and 'config'")
+    unknown = set(raw) - TASK_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown bench key(s) {sorted(unknown)} (known: {sorted(TASK_KEYS)})")
+    return BenchTask(name=str(raw["name"]), title=str(raw.get("title", raw["name"])),
+                     config=(path.parent / raw["config"]).resolve(), overrides=tuple(raw.get("set") or ()),
+                     quick=tuple(raw.get("quick") or ()), targets=dict(raw.get("targets") or {}),
+                     reference=dict(raw.get("reference") or {}))
+
+
+def load_suite(suite: Path, only: list[str] | None = None) -> list[BenchTask]:
+    """All tasks of a suite folder (sorted by file name), optionally filtered by name."""
+    tasks = [load_task(p) for p in sorted(Path(suite).glob("*.yaml"))]
+    if not tasks:
+        raise ConfigError(f"{suite}: no bench task files (*.yaml)")
+    if only:
+        missing = set(only) - {t.name for t in tasks}
+        if missing:
+            raise ConfigError(f"unknown bench task(s) {sorted(missing)} (known: {[t.name for t in tasks]})")
+        tasks = [t for t in tasks if t.name in only]
+    return tasks
+
+
+def model_size(ckpt_dir: Path) -> dict[str, int]:
+    """Parameter count and bytes of a checkpoint's weights."""
+    import safetensors.torch
+
+    weights = ckpt_dir / "model.safetensors"
+    tensors = safetensors.torch.load(weights.read_bytes())
+    return {"params": int(sum(t.numel() for t in tensors.values())), "bytes": weights.stat().st_size}
+
+
+def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True) -> dict[str, Any]:
+    """Collect, train and evaluate one task; return its result record."""
+    overrides = list(task.overrides) + (list(task.quick) if quick else [])
+    cfg = load_config(task.config, overrides)
+    run_dir = Path(runs_dir) / (task.name + ("-quick" if quick else ""))
+    if run_dir.exists():
+        raise FileExistsError(f"{run_dir}: bench run directory exists (remove it or choose --runs)")
+    start = time.perf_counter()
+    pipeline.collect_data(cfg, run_dir, progress=progress)
+    collect_s = time.perf_counter() - start
+    train = pipeline.train_model(cfg, run_dir, progress=progress)
+    summaries = pipeline.evaluate_agents(cfg, run_dir, progress=progress)
+    return {
+        "name": task.name, "title": task.title, "quick": quick, "env_id": cfg.env.id,
+        "obs_type": cfg.env.obs_type, "agents": {s["agent"]: _agent_record(s) for s in summaries},
+        "targets": task.targets, "reference": task.reference,
+        "collect_s": collect_s, "train_s": train["wall_s"], "train_steps": cfg.train.steps,
+        "probe_r2": train.get("probe/r2_mean"), "eff_rank": train.get("collapse/eff_rank"),
+        "model": model_size(run_dir / "checkpoints"), "wall_s": time.perf_counter() - start,
+        "config": to_dict(cfg), "config_hash": config_hash(cfg), "git_commit": git_commit(),
+        "versions": versions(), "date": time.strftime("%Y-%m-%d"), "run_dir": str(run_dir),
+    }
+
+
+def _agent_record(s: dict[str, Any]) -> dict[str, Any]:
+    keys = ("success_rate", "success_ci95", "episodes", "final_distance_mean", "plan_ms_median",
+            "plan_ms_p95", "act_ms_per_step", "steps_mean", "wall_s")
+    return {k: s[k] for k in keys}
+
+
+def run_suite(tasks: list[BenchTask], results_dir: Path, runs_dir: Path, quick: bool,
+              progress: bool = True) -> list[dict[str, Any]]:
+    """Run every task, writing ``<results_dir>/<name>.json`` as each one finishes."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for task in tasks:
+        record = run_task(task, runs_dir, quick, progress)
+        (results_dir / f"{task.name}.json").write_text(json.dumps(record, indent=2, default=float))
+        records.append(record)
+    return records
+
+
+def load_results(results_dir: Path) -> list[dict[str, Any]]:
+    """Every result record in ``results_dir`` (sorted by name)."""
+    return [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+
+
+def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
+                report_only: bool = False, progress: bool = True) -> str:
+    """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
+
+    Full runs write ``results/*.json``, ``BENCHMARKS.md`` and the README table; quick runs
+    write ``results/quick/*.json`` and ``results/quick/BENCHMARKS.md`` only.
+    """
+    results_dir = results / "quick" if quick else results
+    if not report_only:
+        run_suite(load_suite(suite, only), results_dir, runs, quick, progress)
+    records = load_results(results_dir)
+    if not records:
+        raise ConfigError(f"{results_dir}: no results files to report")
+    if quick:
+        (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
+        return summary_table(records)
+    Path("BENCHMARKS.md").write_text(benchmarks_md(records))
+    update_readme(Path("README.md"), records)
+    return summary_table(records)
