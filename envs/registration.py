@@ -8,6 +8,10 @@ import gymnasium as gym
 ENV_SPECS: dict[str, tuple[str, int, dict]] = {
     "wm/TwoRoom-v0": ("envs.tworoom:TwoRoomEnv", 200, {}),
     "wm/TwoRoomRandomWall-v0": ("envs.tworoom:TwoRoomEnv", 200, {"random_wall": True}),
+    "wm/PushT-v0": ("envs.pusht:PushTEnv", 100, {}),
+    "wm/PointMaze-UMaze-v0": ("envs.pointmaze:PointMazeGoalEnv", 300, {}),
+    "wm/Reacher-v0": ("envs.reacher:ReacherGoalEnv", 50, {}),
+    "wm/Custom-v0": ("envs.custom:CustomGoalEnv", 200, {}),  # needs env.kwargs: see envs/custom.py
 }
 
 
