@@ -16,8 +16,9 @@ Pusher-block contacts have friction 0.5.
 
 Task: the goal is a T pose ``(x, y, angle)`` reached from the start by a noisy scripted
 push of ``goal_steps`` steps (so every goal is reachable, like DINO-WM's goals taken
-``25`` steps ahead in recorded trajectories); the goal observation shows the block at
-that pose and the pusher where the push left it.  Success: block position error
+``25`` steps ahead in recorded trajectories), redrawn until it differs from the start by
+at least twice a success threshold (median change: 0.165 m and 34 deg); the goal
+observation shows the block at that pose and the pusher where the push left it.  Success: block position error
 ``< success_pos`` (0.04 m, DINO-WM's 20 px of 512) and angle error ``< success_angle``
 (20 deg, DINO-WM's pi / 9).  Unlike DINO-WM the pusher's own position is not scored: the
 goal is the T pose.
@@ -40,6 +41,7 @@ from envs.pusht_script import ScriptedPusher
 from envs.tshape import BAR_CENTER, BAR_HALF, DT, MAX_SPEED, PUSHER_RADIUS, STEM_CENTER, STEM_HALF, TABLE
 
 ANGLE_WEIGHT = 0.1              # metres per radian in the combined distance
+MIN_GOAL_CHANGE = 2.0           # goals differ from the start by >= 2x a success threshold
 FRAME_SKIP = 5                  # simulator steps per env step (timestep DT / FRAME_SKIP = 0.02 s)
 
 _XML = """
@@ -177,7 +179,7 @@ class PushTEnv(MujocoGoalEnv):
         self.set_sim_state(start)
 
     def _sample_task(self, rng: np.random.Generator, options: dict[str, Any]) -> None:
-        for _ in range(20):
+        for _ in range(50):
             self._sample_start(rng)
             if "start" in options:
                 s = np.asarray(options["start"], dtype=np.float64)  # pusher x, y, block x, y, angle
@@ -185,7 +187,9 @@ class PushTEnv(MujocoGoalEnv):
             self._scripted_goal(rng)
             if "goal" in options:
                 self.goal = np.asarray(options["goal"], dtype=np.float64)[:3]
-            if not self.is_success() or "goal" in options:
+                break
+            pos, ang = self.pose_errors(self.block_pose())
+            if pos >= MIN_GOAL_CHANGE * self.success_pos or ang >= MIN_GOAL_CHANGE * self.success_angle:
                 break
         self.model.body_pos[self._goal_body][:2] = self.goal[:2]
         self.model.body_quat[self._goal_body] = [np.cos(self.goal[2] / 2), 0, 0, np.sin(self.goal[2] / 2)]

@@ -12,6 +12,7 @@ import numpy as np
 from envs.tshape import BOUND_RADIUS, DT, MAX_SPEED, PUSHER_RADIUS, rotation, sample_face_point
 
 CLEARANCE = BOUND_RADIUS + PUSHER_RADIUS + 0.03   # circle the pusher travels round the block on
+RECENTRE = 0.25                                   # blocks farther out are pushed back towards the centre
 
 
 class ScriptedPusher:
@@ -19,7 +20,9 @@ class ScriptedPusher:
 
     Phases: ``approach`` (travel on a circle round the block to the face's side, then in to
     a point just outside the face) and ``push`` (drive into the face, along its inward
-    normal turned by up to 30 deg, for 4-12 steps).  Gaussian noise of std ``noise`` is
+    normal turned by up to 30 deg, for 4-12 steps).  A block more than ``RECENTRE`` from
+    the table's centre gets the face, of 4 drawn, that pushes it most towards the centre,
+    so long episodes do not end with the T stuck against a wall.  Gaussian noise of std ``noise`` is
     added to every action, which is then clipped to ``[-1, 1]``.
     """
 
@@ -33,11 +36,17 @@ class ScriptedPusher:
         self._new_target()
 
     def _new_target(self) -> None:
-        self.face_point, self.face_normal = sample_face_point(self.rng)
+        self.face_point = None  # chosen at the next call, when the block's pose is known
         self.push_turn = self.rng.uniform(-np.pi / 6, np.pi / 6)
         self.push_speed = self.rng.uniform(0.5, 1.0)
         self.push_left = int(self.rng.integers(4, 13))
         self.phase, self.steps = "approach", 0
+
+    def _choose_face(self, block: np.ndarray, rot: np.ndarray) -> None:
+        """A random face; off-centre blocks get the best of 4 draws for pushing them back in."""
+        candidates = [sample_face_point(self.rng) for _ in range(4 if np.linalg.norm(block) > RECENTRE else 1)]
+        inward = [float(-(rot @ n) @ -block) for _, n in candidates]
+        self.face_point, self.face_normal = candidates[int(np.argmax(inward))]
 
     def _waypoint(self, pusher: np.ndarray, block: np.ndarray, pre: np.ndarray) -> np.ndarray:
         """Next point on the way to ``pre`` that does not cross the block ``(2,)``."""
@@ -53,6 +62,8 @@ class ScriptedPusher:
         """Action ``(2,)`` in ``[-1, 1]`` from the true state ``(6,)`` (``obs`` is unused)."""
         pusher, block = np.asarray(state[:2], float), np.asarray(state[2:4], float)
         rot = rotation(float(np.arctan2(state[4], state[5])))
+        if self.face_point is None:
+            self._choose_face(block, rot)
         normal = rot @ self.face_normal
         contact = block + rot @ self.face_point
         if self.phase == "approach":

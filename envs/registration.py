@@ -22,7 +22,7 @@ def register_all() -> None:
             gym.register(id=env_id, entry_point=entry, max_episode_steps=steps, kwargs=kwargs)
 
 
-def make_env(env_id: str, **kwargs) -> gym.Env:
+def make_env(env_id: str, /, **kwargs) -> gym.Env:
     """``gym.make`` with a one-line error naming an unknown id."""
     register_all()
     if env_id not in gym.registry:
