@@ -39,7 +39,7 @@ def record_episode(env, policy, steps: int, seed: int) -> dict[str, np.ndarray]:
     base = env.unwrapped
     obs_list, states, actions = [obs], [base.state_vector()], []
     for _ in range(steps):
-        action = policy(obs)
+        action = policy(obs, states[-1])
         obs, _, terminated, truncated, _ = env.step(action)
         obs_list.append(obs)
         states.append(base.state_vector())
@@ -55,7 +55,7 @@ def _collect_chunk(args: tuple[EnvConfig, DataConfig, list[int]]) -> list[dict[s
     env = make_env(env_cfg.id, max_episode_steps=data_cfg.episode_steps, **env_cfg.make_kwargs())
     if hasattr(env.unwrapped, "terminate_on_success"):
         env.unwrapped.terminate_on_success = False  # exploration does not stop at the goal
-    policy = make_policy(data_cfg.policy, env.action_space, data_cfg.smoothing)
+    policy = make_policy(data_cfg.policy, env.action_space, data_cfg.smoothing, env, data_cfg.noise)
     eps = [record_episode(env, policy, data_cfg.episode_steps, s) for s in seeds]
     env.close()
     return eps

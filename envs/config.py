@@ -7,7 +7,7 @@ from typing import Any
 
 from envs.goal_env import OBS_TYPES
 
-POLICIES = ("random_walk", "uniform")
+POLICIES = ("random_walk", "uniform", "scripted")
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,12 @@ class DataConfig:
     episode_steps: int = 100
     """Steps per exploration episode."""
     policy: str = "random_walk"
-    """Exploration policy: ``random_walk`` (temporally correlated) or ``uniform``."""
+    """Exploration policy: ``random_walk`` (temporally correlated), ``uniform``, or ``scripted``
+    (the env's own scripted explorer: Push-T's pusher that goes round the block and pushes it)."""
     smoothing: float = 0.9
     """Random-walk correlation: ``a_t = s * a_{t-1} + sqrt(1 - s^2) * noise``."""
+    noise: float = 0.3
+    """Std of the Gaussian noise the ``scripted`` explorer adds to its actions."""
     workers: int = 1
     """Collection processes."""
     seed: int = 0
@@ -60,6 +63,8 @@ class DataConfig:
             raise ValueError(f"episode_steps: must be >= 2, got {self.episode_steps}")
         if self.policy not in POLICIES:
             raise ValueError(f"policy: must be one of {POLICIES}, got {self.policy!r}")
+        if self.noise < 0:
+            raise ValueError(f"noise: must be >= 0, got {self.noise}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing: must be in [0, 1), got {self.smoothing}")
         if self.workers < 1:

@@ -15,6 +15,9 @@ dataset                shape                        dtype
 Root attributes: ``schema_version``, ``env_id``, ``obs_type``, ``env_kwargs`` (JSON),
 ``action_low``, ``action_high``, ``policy``, ``seed``, ``code_version``, ``created``.
 
+Storage: every field is chunked along the first axis (about 1 MiB per chunk) and
+resizable (appends); uint8 images are gzip-compressed.
+
 :func:`read_dataset` checks every field's presence, dtype, shape and finiteness and raises
 :class:`DatasetError` naming the file and the field.
 """
@@ -33,6 +36,7 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 REQUIRED_ATTRS = ("schema_version", "env_id", "obs_type", "action_low", "action_high")
+FIELDS = ("obs", "states", "actions", "episode_lengths")  # episode_lengths last: it commits an append
 
 
 class DatasetError(ValueError):
@@ -103,7 +107,7 @@ def write_dataset(path: str | Path, data: Episodes, overwrite: bool = False) -> 
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with h5py.File(tmp, "w") as f:
-            for name in ("obs", "states", "actions", "episode_lengths"):
+            for name in FIELDS:
                 _create(f, name, getattr(data, name))
             meta = {"schema_version": SCHEMA_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                     **data.meta}
@@ -117,19 +121,31 @@ def write_dataset(path: str | Path, data: Episodes, overwrite: bool = False) -> 
 
 
 def append_dataset(path: str | Path, data: Episodes) -> None:
-    """Append the episodes of ``data`` to an existing, valid dataset of the same env."""
+    """Append the episodes of ``data`` to an existing, valid dataset of the same env.
+
+    ``episode_lengths`` is extended last, and a failure part-way shrinks every field back,
+    so the file never holds rows that its episode table does not account for.
+    """
     existing = read_dataset(path)
     for key in ("env_id", "obs_type"):
         if existing.meta.get(key) != data.meta.get(key):
             raise DatasetError(f"{path}: attribute {key!r} differs "
                                f"({existing.meta.get(key)!r} vs {data.meta.get(key)!r})")
+    if existing.obs.shape[1:] != data.obs.shape[1:]:
+        raise DatasetError(f"{path}: field 'obs' has shape {existing.obs.shape[1:]}, new episodes "
+                           f"{data.obs.shape[1:]}")
     _validate_arrays(Path(path), data)
     with h5py.File(path, "a") as f:
-        for name in ("obs", "states", "actions", "episode_lengths"):
-            new = getattr(data, name)
-            ds = f[name]
-            ds.resize(ds.shape[0] + len(new), axis=0)
-            ds[-len(new):] = new
+        sizes = {name: f[name].shape[0] for name in FIELDS}
+        try:
+            for name in FIELDS:
+                new, ds = getattr(data, name), f[name]
+                ds.resize(sizes[name] + len(new), axis=0)
+                ds[sizes[name]:] = new
+        except BaseException:
+            for name, size in sizes.items():
+                f[name].resize(size, axis=0)
+            raise
 
 
 def read_dataset(path: str | Path) -> Episodes:
@@ -141,7 +157,7 @@ def read_dataset(path: str | Path) -> Episodes:
         with h5py.File(path, "r") as f:
             meta = _read_meta(path, f)
             arrays = {}
-            for name in ("obs", "states", "actions", "episode_lengths"):
+            for name in FIELDS:
                 if name not in f:
                     raise DatasetError(f"{path}: missing field {name!r}")
                 try:
@@ -195,6 +211,11 @@ def _validate_arrays(path: Path, d: Episodes) -> None:
         raise bad("states", f"must be float32 (N, S), got {d.states.dtype} {d.states.shape}")
     if d.obs.dtype not in (np.float32, np.uint8):
         raise bad("obs", f"must be float32 or uint8, got {d.obs.dtype}")
+    obs_type = d.meta.get("obs_type")
+    if obs_type == "pixels" and (d.obs.dtype != np.uint8 or d.obs.ndim != 4 or d.obs.shape[-1] != 3):
+        raise bad("obs", f"must be uint8 (N, H, W, 3) for pixel observations, got {d.obs.dtype} {d.obs.shape}")
+    if obs_type == "state" and (d.obs.dtype != np.float32 or d.obs.ndim != 2):
+        raise bad("obs", f"must be float32 (N, D) for state observations, got {d.obs.dtype} {d.obs.shape}")
     for name in ("obs", "states", "actions"):
         arr = getattr(d, name)
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():

@@ -1,7 +1,9 @@
 """Reward-free exploration policies.
 
-Each policy is reset with a numpy generator and then maps an observation to an
-action inside the action space's bounds.
+Each policy is reset with a numpy generator and then maps ``(obs, state)`` -- the
+observation and the env's true low-dimensional state -- to an action inside the action
+space's bounds.  ``uniform`` and ``random_walk`` ignore both; ``scripted`` is the env's own
+scripted explorer (``env.unwrapped.scripted_policy(noise)``, e.g. Push-T's pusher).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class UniformPolicy:
     def reset(self, rng: np.random.Generator) -> None:
         self.rng = rng
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
         return self.rng.uniform(self.low, self.high).astype(np.float32)
 
 
@@ -41,17 +43,27 @@ class RandomWalkPolicy(UniformPolicy):
         super().reset(rng)
         self.u = rng.standard_normal(self.low.shape)
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
         s = self.smoothing
         self.u = s * self.u + np.sqrt(1 - s * s) * self.rng.standard_normal(self.u.shape)
         centre, half = (self.high + self.low) / 2, (self.high - self.low) / 2
         return (centre + half * np.tanh(self.u)).astype(np.float32)
 
 
-def make_policy(name: str, space: gym.spaces.Box, smoothing: float = 0.9) -> UniformPolicy:
-    """Build an exploration policy by name (``uniform`` or ``random_walk``)."""
+def make_policy(name: str, space: gym.spaces.Box, smoothing: float = 0.9, env: gym.Env | None = None,
+                noise: float = 0.3):
+    """Build an exploration policy by name: ``uniform``, ``random_walk`` or ``scripted``.
+
+    ``scripted`` needs ``env``, whose unwrapped object must offer ``scripted_policy(noise)``.
+    """
     if name == "uniform":
         return UniformPolicy(space)
     if name == "random_walk":
         return RandomWalkPolicy(space, smoothing)
+    if name == "scripted":
+        base = getattr(env, "unwrapped", None)
+        if not hasattr(base, "scripted_policy"):
+            raise ValueError(f"policy 'scripted': env {type(base).__name__} has no scripted explorer "
+                             "(available for wm/PushT-v0)")
+        return base.scripted_policy(noise)
     raise ValueError(f"unknown exploration policy {name!r}")

@@ -7,6 +7,12 @@ Contract:
       ``info`` carries ``success`` and ``distance`` (the task's own metric).
     * ``get_sim_state()`` / ``set_sim_state(s)``: the flat ``mjSTATE_FULLPHYSICS`` vector.
     * ``obs_type="state"`` gives a float32 vector, ``"pixels"`` a uint8 ``(H, W, 3)`` image.
+    * ``distance_from_physics(states (..., nstate)) -> (...)``: the task distance of
+      simulator states, so an oracle can score ``mujoco.rollout`` trajectories.
+
+A subclass either builds its own world from MJCF (``TwoRoomEnv``, ``PushTEnv``) or adapts an
+existing gymnasium MuJoCo env by passing its ``model``/``data`` and overriding
+:meth:`_simulate` (``envs/adapter.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from envs.render import LazyRenderer
+from envs.render import FreeCamera, LazyRenderer
 
 OBS_TYPES = ("state", "pixels")
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
@@ -30,20 +36,21 @@ class MujocoGoalEnv(gym.Env):
 
     def __init__(
         self,
-        xml: str,
+        model: str | mujoco.MjModel,
         frame_skip: int,
         state_dim: int,
         obs_type: str = "state",
         image_size: int = 64,
         render_mode: str | None = None,
         terminate_on_success: bool = True,
+        data: mujoco.MjData | None = None,
     ):
         if obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.model = mujoco.MjModel.from_xml_string(xml)
-        self.data = mujoco.MjData(self.model)
+        self.model = mujoco.MjModel.from_xml_string(model) if isinstance(model, str) else model
+        self.data = mujoco.MjData(self.model) if data is None else data
         self.frame_skip = frame_skip
         self.obs_type = obs_type
         self.image_size = image_size
@@ -62,7 +69,8 @@ class MujocoGoalEnv(gym.Env):
         self._goal_obs: np.ndarray | None = None
 
     # ----------------------------------------------------------------- subclass hooks
-    def _camera_name(self) -> str | int:
+    def _camera_name(self) -> str | int | FreeCamera:
+        """The camera of pixel observations: a model camera name / id, or a free camera."""
         return -1
 
     def state_bounds(self, state_dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +122,7 @@ class MujocoGoalEnv(gym.Env):
         action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
         if not np.all(np.isfinite(action)):
             raise ValueError(f"non-finite action {action}")
-        self.data.ctrl[:] = action
-        mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
+        self._simulate(action)
         info = self._info()
         terminated = bool(info["success"] and self.terminate_on_success)
         return self._observe(), -info["distance"], terminated, False, info
@@ -127,6 +134,11 @@ class MujocoGoalEnv(gym.Env):
 
     def close(self) -> None:
         self._renderer.close()
+
+    def _simulate(self, action: np.ndarray) -> None:
+        """Advance the simulator by one env step under ``action (A,)`` (already clipped)."""
+        self.data.ctrl[:] = action
+        mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
 
     # ----------------------------------------------------------------- helpers
     def get_sim_state(self) -> np.ndarray:

@@ -8,6 +8,10 @@ import gymnasium as gym
 ENV_SPECS: dict[str, tuple[str, int, dict]] = {
     "wm/TwoRoom-v0": ("envs.tworoom:TwoRoomEnv", 200, {}),
     "wm/TwoRoomRandomWall-v0": ("envs.tworoom:TwoRoomEnv", 200, {"random_wall": True}),
+    "wm/PushT-v0": ("envs.pusht:PushTEnv", 100, {}),
+    "wm/PointMaze-UMaze-v0": ("envs.pointmaze:PointMazeGoalEnv", 300, {}),
+    "wm/Reacher-v0": ("envs.reacher:ReacherGoalEnv", 50, {}),
+    "wm/Custom-v0": ("envs.custom:CustomGoalEnv", 200, {}),  # needs env.kwargs: see envs/custom.py
 }
 
 
@@ -18,7 +22,7 @@ def register_all() -> None:
             gym.register(id=env_id, entry_point=entry, max_episode_steps=steps, kwargs=kwargs)
 
 
-def make_env(env_id: str, **kwargs) -> gym.Env:
+def make_env(env_id: str, /, **kwargs) -> gym.Env:
     """``gym.make`` with a one-line error naming an unknown id."""
     register_all()
     if env_id not in gym.registry:

@@ -24,6 +24,10 @@ from envs.goal_env import MujocoGoalEnv
 ARENA = 1.0
 WALL_HALF = 0.03
 AGENT_RADIUS = 0.05
+VISUAL_RADIUS = 0.08
+"""Radius of the drawn agent disc: 4.5 px wide in a 64 px image of the 2.3 m view (the
+physical disc, 0.05 m, would be under 3 px).  It is a massless, non-colliding geom, so the
+dynamics are those of the 0.05 m disc."""
 SEGMENT_HALF = 1.0  # half-length of each wall segment (they overhang the arena)
 
 _XML = """
@@ -47,7 +51,9 @@ _XML = """
     <body name="agent" pos="0 0 0">
       <joint name="ax" type="slide" axis="1 0 0" damping="10"/>
       <joint name="ay" type="slide" axis="0 1 0" damping="10"/>
-      <geom name="agent" type="sphere" size="{agent_r}" mass="1" rgba="0.85 0.15 0.15 1"/>
+      <geom name="agent" type="sphere" size="{agent_r}" mass="1" rgba="0.85 0.15 0.15 0"/>
+      <geom name="agent_visual" type="cylinder" size="{visual_r} 0.01" mass="0" contype="0" conaffinity="0"
+            rgba="0.85 0.15 0.15 1"/>
     </body>
   </worldbody>
   <actuator>
@@ -73,7 +79,7 @@ class TwoRoomEnv(MujocoGoalEnv):
         terminate_on_success: bool = True,
         same_room: bool = False,
     ):
-        xml = _XML.format(wall_half=WALL_HALF, seg_half=SEGMENT_HALF, agent_r=AGENT_RADIUS,
+        xml = _XML.format(wall_half=WALL_HALF, seg_half=SEGMENT_HALF, agent_r=AGENT_RADIUS, visual_r=VISUAL_RADIUS,
                           goal_size=success_radius)
         self.random_wall = random_wall
         self.door_width = door_width

@@ -106,3 +106,88 @@ def test_random_walk_crosses_the_door():
         x = data.episode(i)["states"][:, 0]
         crossings += int(np.sum(np.sign(x[1:]) != np.sign(x[:-1])))
     assert crossings >= 3
+
+
+@pytest.fixture(scope="module")
+def pixel_data():
+    """3 random-walk episodes of 10 steps on TwoRoom, 64x64 images."""
+    return collect(EnvConfig(obs_type="pixels"), DataConfig(episodes=3, episode_steps=10), None, progress=False)
+
+
+def test_pixel_dataset_is_chunked_compressed_uint8(tmp_path, pixel_data):
+    path = tmp_path / "px.h5"
+    write_dataset(path, pixel_data)
+    with h5py.File(path) as f:
+        obs = f["obs"]
+        assert obs.dtype == np.uint8 and obs.shape[1:] == (64, 64, 3)
+        assert obs.compression == "gzip" and obs.chunks[1:] == (64, 64, 3) and obs.maxshape[0] is None
+        assert obs.id.get_storage_size() < obs.size  # compressed
+    back = read_dataset(path)
+    np.testing.assert_array_equal(back.obs, pixel_data.obs)
+    assert back.meta["obs_type"] == "pixels"
+
+
+def test_corrupted_image_chunk_named(tmp_path, pixel_data):
+    path = tmp_path / "px.h5"
+    write_dataset(path, pixel_data)
+    with h5py.File(path) as f:
+        info = f["obs"].id.get_chunk_info(0)
+    raw = bytearray(path.read_bytes())
+    raw[info.byte_offset + 10: info.byte_offset + 200] = b"\x00" * 190  # break the gzip stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatasetError, match=r"px\.h5: field 'obs'"):
+        read_dataset(path)
+
+
+def test_wrong_obs_layout_named(tmp_path, pixel_data):
+    path = tmp_path / "px.h5"
+    write_dataset(path, pixel_data)
+    with h5py.File(path, "a") as f:
+        del f["obs"]
+        f["obs"] = pixel_data.obs[..., 0]  # (N, 64, 64): the colour axis is gone
+    with pytest.raises(DatasetError, match=r"'obs' must be uint8 \(N, H, W, 3\)"):
+        read_dataset(path)
+
+
+def test_append_refuses_other_image_size(tmp_path, pixel_data):
+    path = tmp_path / "px.h5"
+    write_dataset(path, pixel_data)
+    small = collect(EnvConfig(obs_type="pixels", image_size=32), DataConfig(episodes=1, episode_steps=3), None,
+                    progress=False)
+    with pytest.raises(DatasetError, match="'obs' has shape"):
+        append_dataset(path, small)
+    assert read_dataset(path).num_episodes == pixel_data.num_episodes
+
+
+def test_append_rolls_back_on_failure(tmp_path, tiny_data, monkeypatch):
+    path = tmp_path / "d.h5"
+    write_dataset(path, tiny_data)
+    real = h5py.Dataset.__setitem__
+
+    def fail_on_actions(self, key, value):
+        if self.name == "/actions":
+            raise OSError("disk full")
+        return real(self, key, value)
+
+    monkeypatch.setattr(h5py.Dataset, "__setitem__", fail_on_actions)
+    with pytest.raises(OSError, match="disk full"):
+        append_dataset(path, tiny_data)
+    monkeypatch.undo()
+    back = read_dataset(path)  # still valid and unchanged
+    np.testing.assert_array_equal(back.obs, tiny_data.obs)
+
+
+def test_pixel_collection_independent_of_workers(pixel_data):
+    two = collect(EnvConfig(obs_type="pixels"), DataConfig(episodes=3, episode_steps=10, workers=2), None,
+                  progress=False)
+    np.testing.assert_array_equal(two.obs, pixel_data.obs)
+    np.testing.assert_array_equal(two.states, pixel_data.states)
+
+
+def test_scripted_collection_on_push_t_is_valid(tmp_path):
+    path = tmp_path / "pt.h5"
+    collect(EnvConfig(id="wm/PushT-v0", obs_type="pixels"), DataConfig(episodes=2, episode_steps=20,
+                                                                        policy="scripted"), path, progress=False)
+    back = read_dataset(path)
+    assert back.meta["policy"] == "scripted" and back.obs.shape == (42, 64, 64, 3)
+    assert back.states.shape == (42, 6)

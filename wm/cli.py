@@ -8,7 +8,8 @@ from pathlib import Path
 
 from agents.report import results_table
 from envs.dataset import DatasetError
-from envs.inspect import format_summary, summarize
+from envs.inspect import contact_sheet, format_summary, summarize
+from envs.minari_io import export_minari, import_minari
 from wm import pipeline
 from wm.bench import bench_suite
 from wm.config import ConfigError, RunConfig, load_config
@@ -51,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = p.add_subparsers(dest="data_verb", required=True)
     q = data_sub.add_parser("inspect", help="episodes, steps, spaces and state coverage of a dataset")
     q.add_argument("path", type=Path, help="dataset file (.h5)")
+    q.add_argument("--sheet", type=Path, help="also write a contact sheet PNG (frames, or state trajectories)")
+    q = data_sub.add_parser("export-minari", help="write a dataset file as a local Minari dataset")
+    q.add_argument("path", type=Path, help="dataset file (.h5)")
+    q.add_argument("dataset_id", help="Minari dataset id, e.g. wm/tworoom-random-v0")
+    q.add_argument("--root", type=Path, help="Minari datasets directory (default: MINARI_DATASETS_PATH or ~/.minari)")
+    q = data_sub.add_parser("import-minari", help="convert a local Minari dataset to a dataset file for training")
+    q.add_argument("source", help="Minari dataset id (under --root) or dataset directory")
+    q.add_argument("out", type=Path, help="dataset file to write (.h5; refuses to overwrite)")
+    q.add_argument("--root", type=Path, help="Minari datasets directory (default: MINARI_DATASETS_PATH or ~/.minari)")
+    q.add_argument("--obs-key", default="observation", help="key of dict observations (default: observation)")
     return parser
 
 
@@ -62,10 +73,22 @@ def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
     raise ConfigError(f"wm {args.verb}: --out RUN_DIR is required")
 
 
+def _data(args: argparse.Namespace) -> int:
+    if args.data_verb == "inspect":
+        print(format_summary(summarize(args.path)))
+        if args.sheet is not None:
+            print(f"contact sheet -> {contact_sheet(args.path, args.sheet)}")
+    elif args.data_verb == "export-minari":
+        print(f"Minari dataset {args.dataset_id} -> {export_minari(args.path, args.dataset_id, args.root)}")
+    elif args.data_verb == "import-minari":
+        data = import_minari(args.source, args.out, args.root, args.obs_key)
+        print(f"imported {data.num_episodes} episodes, {data.num_steps} steps -> {args.out}")
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "data":
-        print(format_summary(summarize(args.path)))
-        return 0
+        return _data(args)
     if args.verb == "bench":
         print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
                           args.runs, args.report_only, not args.quiet))

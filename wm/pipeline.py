@@ -46,7 +46,7 @@ def write_config(cfg: RunConfig, run_dir: Path) -> None:
 
 def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: bool = True) -> Episodes:
     """``wm collect``: record ``cfg.data`` episodes into the run's dataset file."""
-    make_env(cfg.env.id).close()  # unknown ids fail before anything is written
+    make_env(cfg.env.id, **cfg.env.make_kwargs()).close()  # bad ids or kwargs fail before anything is written
     write_config(cfg, run_dir)
     return collect(cfg.env, cfg.data, dataset_path(cfg, run_dir), append=append, progress=progress)
 

@@ -1,0 +1,107 @@
+"""``wm/PointMaze-UMaze-v0``: gymnasium-robotics ``PointMaze_UMaze-v3`` as a goal-conditioned env.
+
+The inner env (``continuing_task=True, reset_target=False``: it never terminates or moves
+the goal by itself) samples start and goal cells and runs the ball, including its
+velocity clipping to 5 m/s.  This adapter adds:
+
+* state observation ``(4,)``: ball ``x, y, vx, vy`` (the inner ``observation``);
+  pixel observation: a top-down view of the whole maze, the target marker hidden unless
+  ``show_goal``;
+* the goal observation: the ball put at the goal with zero velocity;
+* ``success``: the benchmark's own rule, ball within 0.45 m of the goal (straight line);
+* ``distance``: the shortest-path length to the goal through the maze (metres, see
+  :mod:`envs.geodesic`), which is also what the oracle minimises: through a U the
+  straight-line distance points into the wall.
+
+The oracle's ``mujoco.rollout`` does not reproduce the inner env's velocity clipping, so
+its predictions are exact only below 5 m/s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.adapter import AdapterGoalEnv, make_inner
+from envs.geodesic import GridGeodesic
+from envs.render import FreeCamera
+
+SUCCESS_RADIUS = 0.45   # gymnasium-robotics' own threshold
+BALL_RADIUS = 0.1
+
+
+def maze_boxes(maze) -> np.ndarray:
+    """Wall cells of a gymnasium-robotics ``Maze`` as boxes ``(K, 4)`` (``x0, y0, x1, y1``)."""
+    s = maze.maze_size_scaling
+    boxes = []
+    for i, row in enumerate(maze.maze_map):
+        for j, cell in enumerate(row):
+            if cell == 1:
+                c = maze.cell_rowcol_to_xy(np.array([i, j]))
+                boxes.append([c[0] - s / 2, c[1] - s / 2, c[0] + s / 2, c[1] + s / 2])
+    return np.array(boxes)
+
+
+class PointMazeGoalEnv(AdapterGoalEnv):
+    """Adapter of ``PointMaze_UMaze-v3`` (any maze via ``maze_id``).  See the module docstring."""
+
+    def __init__(self, obs_type: str = "state", image_size: int = 64, render_mode: str | None = None,
+                 show_goal: bool = False, terminate_on_success: bool = True,
+                 maze_id: str = "PointMaze_UMaze-v3"):
+        import gymnasium_robotics  # noqa: F401  (registers the PointMaze ids)
+
+        inner = make_inner(maze_id, continuing_task=True, reset_target=False)
+        self.maze = inner.maze
+        self.half_extent = np.array([self.maze.x_map_center, self.maze.y_map_center])
+        super().__init__(inner, frame_skip=inner.point_env.frame_skip, state_dim=4, obs_type=obs_type,
+                         image_size=image_size, render_mode=render_mode,
+                         terminate_on_success=terminate_on_success)
+        target = inner.target_site_id
+        if not show_goal:
+            self.model.site_rgba[target][3] = 0.0
+        bounds = (*(-self.half_extent), *self.half_extent)
+        self.geodesic = GridGeodesic(maze_boxes(self.maze), bounds, radius=BALL_RADIUS - 0.01, resolution=0.05)
+        self.goal = np.zeros(2)
+        self._field = np.zeros_like(self.geodesic.free, dtype=np.float64)
+
+    def _camera_name(self) -> FreeCamera:
+        """Top-down, framing the inside of the outer wall (0.1 cell of it stays in view)."""
+        half = float(self.half_extent.max()) - 0.9 * self.maze.maze_size_scaling
+        return FreeCamera(lookat=(0.0, 0.0, 0.0), distance=half / np.tan(np.radians(22.5)) + self.maze.maze_height)
+
+    def state_bounds(self, state_dim: int) -> tuple[np.ndarray, np.ndarray]:
+        high = np.array([*self.half_extent, np.inf, np.inf], dtype=np.float32)
+        return -high, high
+
+    def _inner_options(self, options: dict[str, Any]) -> dict[str, Any] | None:
+        keys = {k: options[k] for k in ("goal_cell", "reset_cell") if k in options}
+        return keys or None
+
+    def _after_inner_reset(self, options: dict[str, Any]) -> None:
+        self.goal = np.asarray(self.inner.goal, dtype=np.float64).copy()
+        self._field = self.geodesic.field(self.goal)
+
+    def _apply_goal_config(self) -> None:
+        self.data.qpos[:2] = self.goal
+        self.data.qvel[:] = 0.0
+
+    def state_vector(self) -> np.ndarray:
+        return np.concatenate([self.data.qpos[:2], self.data.qvel[:2]]).astype(np.float32)
+
+    def distance(self) -> float:
+        """Shortest-path length (m) from the ball to the goal through the maze."""
+        return float(self.distance_from_physics(self.get_sim_state()))
+
+    def is_success(self) -> bool:
+        return float(np.linalg.norm(self.data.qpos[:2] - self.goal)) <= SUCCESS_RADIUS
+
+    def distance_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """Maze geodesic for simulator states ``(..., nstate)`` -> ``(...)``.
+
+        A point off the grid's free space (pressed into a wall corner) reads its straight-line
+        distance instead of ``inf``.
+        """
+        pos = self.qpos_from_physics(states)[..., :2]
+        geo = self.geodesic.query(self._field, pos)
+        return np.where(np.isfinite(geo), geo, np.linalg.norm(pos - self.goal, axis=-1))
