@@ -12,8 +12,11 @@ import safetensors.torch
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worldmodel.config import ModelConfig, TrainConfig
+from worldmodel.data import WindowSampler
 from worldmodel.train import Trainer
 
 REGS = ("sigreg", "vicreg", "barlow", "infonce")
@@ -62,6 +65,21 @@ def test_two_ranks_equal_one_process_on_the_global_batch(tiny_data, tmp_path):
     single.fit()
     worst = max(float((local[k] - v).abs().max()) for k, v in _weights(single).items())
     assert worst > 1e-4, "rank-local SIGReg statistics should not reproduce the global-batch run"
+
+
+@settings(max_examples=15, deadline=None)
+@given(world=st.sampled_from([1, 2, 3, 4]), per_rank=st.integers(1, 6), seed=st.integers(0, 1000))
+def test_rank_shares_concatenate_to_the_single_process_batch(tiny_data, world, per_rank, seed):
+    sampler = WindowSampler(tiny_data, steps=2, frameskip=2)
+    full = sampler.sample(world * per_rank, torch.Generator().manual_seed(seed))
+    shares = [sampler.sample(world * per_rank, torch.Generator().manual_seed(seed), r, world) for r in range(world)]
+    for key, value in full.items():
+        assert torch.equal(torch.cat([s[key] for s in shares]), value)
+
+
+def test_batch_must_split_evenly(tiny_data):
+    with pytest.raises(ValueError, match="batch_size: 5 is not divisible by the 2 ranks"):
+        WindowSampler(tiny_data, steps=2, frameskip=2).sample(5, torch.Generator(), 0, 2)
 
 
 @pytest.mark.slow

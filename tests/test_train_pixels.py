@@ -115,3 +115,14 @@ def test_cli_train_resume(tmp_path, tiny_overrides, capsys):
     assert main(["train", "--out", str(tmp_path / "fresh"), "--quiet", "--resume", *sets,
                  "--set", f"data.path={run / 'data' / 'dataset.h5'}"]) == 2
     assert "no training state" in capsys.readouterr().err
+
+
+def test_vit_encoder_with_history_transformer_trains(tiny_pixel_data):
+    mcfg = ModelConfig(encoder="vit", predictor="transformer", history=3, latent_dim=8, hidden_dim=32, depth=2,
+                       frameskip=2, vit_dim=32, vit_depth=2)
+    tcfg = TrainConfig(steps=4, batch_size=8, pred_steps=3, pred_mode="teacher_forcing", eval_every=4, probe_steps=0)
+    trainer = Trainer(mcfg, tcfg, tiny_pixel_data, None, progress=False)
+    before = trainer.model.predictor.blocks[0].modulation.weight.clone()
+    result = trainer.fit()
+    assert np.isfinite(result.metrics["train/loss"]) and "pred/err_h3" in result.metrics
+    assert not torch.equal(before, trainer.model.predictor.blocks[0].modulation.weight)  # adaLN-Zero leaves zero

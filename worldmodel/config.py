@@ -108,8 +108,10 @@ class ModelConfig:
                              f"set predictor: transformer for history {self.history}")
         if self.latent_norm and self.regularizer == "vae":
             raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
-        if self.hidden_dim % self.heads or self.vit_dim % self.heads:
-            raise ValueError(f"heads: must divide hidden_dim ({self.hidden_dim}) and vit_dim ({self.vit_dim})")
+        if self.predictor == "transformer" and self.hidden_dim % self.heads:
+            raise ValueError(f"heads: must divide hidden_dim ({self.hidden_dim}), got {self.heads}")
+        if self.encoder == "vit" and self.vit_dim % self.heads:
+            raise ValueError(f"heads: must divide vit_dim ({self.vit_dim}), got {self.heads}")
 
 
 @dataclass(frozen=True)
