@@ -10,7 +10,7 @@ import torch
 from worldmodel.config import ModelConfig
 from worldmodel.model import WorldModel
 from worldmodel.regularizers import build_regularizer
-from worldmodel.regularizers.barlow import BarlowTwins, barlow_loss, cross_correlation
+from worldmodel.regularizers.barlow import BarlowTwins, barlow_loss, cross_covariance
 from worldmodel.regularizers.ema import EMATarget
 from worldmodel.regularizers.infonce import InfoNCE, info_nce
 from worldmodel.regularizers.sigreg import (
@@ -81,10 +81,10 @@ def test_sigreg_gradient_spreads_a_collapsed_batch():
 
 
 # ------------------------------------------------------------------ Barlow Twins
-def test_barlow_cross_correlation_hand_computed():
+def test_barlow_cross_covariance_hand_computed():
     a = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
-    c = cross_correlation(a, a)
-    torch.testing.assert_close(c, torch.eye(2), atol=1e-4, rtol=0)
+    torch.testing.assert_close(cross_covariance(a, a), torch.eye(2))
+    torch.testing.assert_close(cross_covariance(a + 5.0, 2 * a), 2 * torch.eye(2))  # centred, not scaled
     on, off = barlow_loss(a, -a, lam=0.5)  # anti-correlated views: C = -I
     torch.testing.assert_close(on, torch.tensor(8.0), atol=1e-3, rtol=0)  # 2 dims x (1 - (-1))^2
     torch.testing.assert_close(off, torch.tensor(0.0), atol=1e-6, rtol=0)
@@ -100,6 +100,8 @@ def test_barlow_low_for_slow_whitened_latents_high_for_independent_steps():
     slow, _ = reg(walk, {})
     fast, metrics = reg(torch.randn(256, 4, 8, generator=gen(2)), {})
     assert slow < 0.2 and fast > 6.0 and metrics["reg/barlow_on"] > 6.0
+    shrunk, _ = reg(0.01 * walk, {})  # not scale-free: a shrunken latent is penalised like a collapsed one
+    assert shrunk > 7.0
 
 
 # ------------------------------------------------------------------ InfoNCE

@@ -48,7 +48,7 @@ class ModelConfig:
     heads: int = 4
     """Attention heads of the transformer predictor and of the ViT encoder."""
     latent_norm: bool = False
-    """LayerNorm without affine on the encoder output: anchors the latent scale (for ``barlow``, ``ema``)."""
+    """LayerNorm without affine on the encoder output (per-sample zero mean, unit variance), e.g. for ``ema``."""
     channels: int = 16
     """CNN width: stages of ``channels, 2*channels, 2*channels`` feature maps."""
     patch_size: int = 8

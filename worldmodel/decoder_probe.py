@@ -28,9 +28,11 @@ from tqdm import tqdm
 from envs.dataset import Episodes
 from worldmodel.checkpoint import CheckpointError, atomic_write
 from worldmodel.config import TrainConfig
+from worldmodel.data import WindowSampler
 from worldmodel.decoders import ConvDecoder
 from worldmodel.diagnostics import encode_chunked
 from worldmodel.model import WorldModel
+from worldmodel.pixel_diagnostics import pixel_error_by_horizon
 
 PROBE_WEIGHTS, PROBE_CONFIG = "decoder_probe.safetensors", "decoder_probe.yaml"
 
@@ -87,12 +89,38 @@ def probe_loss(out: torch.Tensor, target: torch.Tensor, mean_frame: torch.Tensor
     return ((out - target).pow(2) * (1 + fg_weight * fg)).mean()
 
 
+def _rows(data: Episodes, episodes: np.ndarray) -> torch.Tensor:
+    """Indices of every observation of ``episodes`` in ``data.obs``."""
+    offsets, lengths = data.obs_offsets(), data.episode_lengths
+    return torch.as_tensor(np.concatenate([np.arange(offsets[i], offsets[i] + lengths[i] + 1) for i in episodes]))
+
+
+def heldout_metrics(model: WorldModel, probe: DecoderProbe, data: Episodes, episodes: np.ndarray,
+                    steps: int) -> dict[str, float]:
+    """Reconstruction MSE / PSNR of held-out frames and the pixel error by horizon (all and foreground)."""
+    device = next(probe.parameters()).device
+    rows = _rows(data, episodes)
+    pick = rows[torch.linspace(0, len(rows) - 1, min(len(rows), 1024)).long()]
+    frames = torch.as_tensor(data.obs[pick.numpy()]).to(device)
+    with torch.no_grad():
+        decoded = probe(model.encode(frames)).clamp(0, 1)
+    mse = float((decoded - frames.float().div(255).permute(0, 3, 1, 2)).pow(2).mean())
+    metrics = {"probe/decoder_mse": mse, "probe/decoder_psnr": float(10 * np.log10(1 / max(mse, 1e-12)))}
+    windows = WindowSampler(data, steps, model.cfg.frameskip, device, episodes)
+    by_h = pixel_error_by_horizon(model, probe, windows)
+    for name, values in by_h.items():
+        metrics.update({f"pixels/{name}_h{h}": float(v) for h, v in enumerate(values)})
+    return metrics
+
+
 def fit_decoder_probe(model: WorldModel, data: Episodes, cfg: TrainConfig, ckpt_dir: Path | None = None,
                       progress: bool = True, batch_size: int = 64, fg_weight: float = 20.0) -> dict[str, float]:
     """Fit a :class:`DecoderProbe` on ``model``'s frozen latents of every frame of ``data``; save it.
 
-    Returns ``probe/decoder_psnr`` and ``probe/decoder_mse`` on held-out episodes (the
-    trainer's split), measured in [0, 1] pixels without weighting.
+    Returns, on held-out episodes (the trainer's split), ``probe/decoder_mse`` and
+    ``probe/decoder_psnr`` (reconstruction, [0, 1] pixels, unweighted) and the pixel error by
+    horizon of decoded predictions ``pixels/{mse,fg_mse,fg_mse_blank}_h*``
+    (:func:`~worldmodel.pixel_diagnostics.pixel_error_by_horizon`).
     """
     from worldmodel.train import split_episodes
 
@@ -102,9 +130,7 @@ def fit_decoder_probe(model: WorldModel, data: Episodes, cfg: TrainConfig, ckpt_
     with torch.no_grad():
         z = encode_chunked(model, frames.to(device)).cpu()  # frozen: no gradient can reach the encoder
     train_ids, hold_ids = split_episodes(data.num_episodes, 0.1, cfg.seed)
-    rows = [np.arange(o, o + t + 1) for o, t in zip(data.obs_offsets(), data.episode_lengths, strict=True)]
-    tr = torch.as_tensor(np.concatenate([rows[i] for i in train_ids]))
-    ho = torch.as_tensor(np.concatenate([rows[i] for i in hold_ids]))
+    tr = _rows(data, train_ids)
 
     def target(idx: torch.Tensor) -> torch.Tensor:
         return frames[idx].to(device).float().div(255).permute(0, 3, 1, 2)
@@ -120,12 +146,8 @@ def fit_decoder_probe(model: WorldModel, data: Episodes, cfg: TrainConfig, ckpt_
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    probe.eval()
-    with torch.no_grad():
-        pick = ho[torch.linspace(0, len(ho) - 1, min(len(ho), 1024)).long()]
-        mse = float((probe(z[pick].to(device)).clamp(0, 1) - target(pick)).pow(2).mean())
-    metrics = {"probe/decoder_mse": mse, "probe/decoder_psnr": float(10 * np.log10(1 / max(mse, 1e-12)))}
+    metrics = heldout_metrics(model, probe.eval(), data, hold_ids, cfg.pred_steps)
     if ckpt_dir is not None:
-        probe.save(ckpt_dir, {"steps": cfg.probe_steps, "heldout_mse": mse,
+        probe.save(ckpt_dir, {"steps": cfg.probe_steps, "heldout_mse": metrics["probe/decoder_mse"],
                               "heldout_psnr": metrics["probe/decoder_psnr"]})
     return metrics
