@@ -178,3 +178,17 @@ def test_vae_samples_only_in_training():
                                            ("infonce", InfoNCE), ("ema", EMATarget), ("vae", VAELoss)])
 def test_factory_builds_each_family(name, cls):
     assert isinstance(build_regularizer(small_model(name)), cls)
+
+
+def test_vae_prediction_loss_trains_the_predictor_only():
+    from worldmodel.losses import jepa_loss
+
+    off = {"vae": {"vae_kl_coeff": 0.0, "vae_recon_coeff": 0.0},
+           "vicreg": {"var_coeff": 0.0, "cov_coeff": 0.0, "idm_coeff": 0.0, "smooth_coeff": 0.0}}
+    for name, encoder_learns in (("vae", False), ("vicreg", True)):
+        model = small_model(name, **off[name])  # the regulariser's own terms weigh 0: the loss is prediction only
+        batch = {"obs": torch.randn(8, 3, 3, generator=gen()), "actions": torch.randn(8, 2, 4, generator=gen(1))}
+        loss, _, _ = jepa_loss(model, build_regularizer(model), batch)
+        loss.backward()
+        assert (model.encoder.net[0].weight.grad.abs().sum() > 0) == encoder_learns, name
+        assert model.predictor.net[0].weight.grad.abs().sum() > 0

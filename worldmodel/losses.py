@@ -3,7 +3,8 @@
 ``L = mean_t || pred_t - target_{t+1} ||^2 + R(z_{0:T})`` where
 
 * ``z_t = encode(o_t)`` and the targets are ``reg.target(z, o)``: ``z`` itself (gradients
-  into both branches) or, for ``ema``, a stop-gradient target encoder's latents;
+  into both branches) or, for ``ema``, a stop-gradient target encoder's latents; for
+  ``vae`` (``reg.detach_prediction``) the prediction loss reaches the predictor only;
 * ``pred`` is the predictor's output over ``T`` model steps, either *autoregressive*
   (``rollout(z_0, a_{0:T})``, the predictor fed its own outputs, as in planning) or
   *teacher-forced* (``predict(z_{t-k+1..t}, a_t)``, each step from observed latents);
@@ -38,10 +39,12 @@ def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor
     """
     # Step 1. encode every frame (posterior means for a VAE)
     z, logvar = model.encode_seq_posterior(batch["obs"])
-    # Step 2. prediction targets: z itself, or the family's own (EMA: stop-gradient target encoder)
-    target = reg.target(z, batch["obs"])
+    # Step 2. prediction targets: z itself, or the family's own (EMA: stop-gradient target encoder);
+    #         a family that shapes the encoder alone (VAE) sees the prediction loss train the predictor only
+    z_in = z.detach() if reg.detach_prediction else z
+    target = reg.target(z_in, batch["obs"])
     # Step 3. multi-step prediction and its error
-    pred = predict_sequence(model, z, batch["actions"], mode)
+    pred = predict_sequence(model, z_in, batch["actions"], mode)
     loss_pred = (pred - target[:, 1:]).pow(2).mean()
     # Step 4. the anti-collapse term
     extras: dict[str, Any] = {"actions": batch["actions"], "pred": pred, "obs": batch["obs"], "target": target,

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 class Regularizer(nn.Module):
     """Base class: ``forward(z_seq (B, T+1, D), extras) -> (loss (), metrics)``."""
 
+    detach_prediction: bool = False
+    """True: the prediction loss trains the predictor only (the encoder learns from the regulariser)."""
+
     def forward(self, z_seq: torch.Tensor, extras: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
 
