@@ -11,7 +11,7 @@ The representation is learned from reconstruction alone: the predictor is traine
 (detached) posterior means by the same multi-step loss as the JEPA families, as the
 "M" on top of the "V" of World Models (Ha & Schmidhuber, 2018), and the planner uses the
 mean as the latent.  Letting the prediction loss into the encoder as well collapses the
-posterior mean here (measured on TwoRoom pixels: per-dimension std 0.002, probe R^2 0.01):
+posterior mean here (measured on TwoRoom pixels: per-dimension std 0.001, position R^2 0.00):
 the prediction error and the KL outweigh the few pixels of the agent in the reconstruction.
 The decoder is a training-time module (saved with the training state, not with the model).
 """
