@@ -31,3 +31,26 @@ def tiny_data():
 @pytest.fixture(scope="session")
 def tiny_overrides() -> list[str]:
     return list(TINY)
+
+
+def paint_disc_frames(states, size: int = 32):
+    """Synthetic pixel observations ``(N, size, size, 3)`` uint8: a red disc at each state's ``(x, y)``
+    on a grey arena split by a dark wall at ``x = 0`` (fast stand-in for MuJoCo renders)."""
+    import numpy as np
+
+    coords = (np.arange(size) + 0.5) / size * 2 - 1
+    yy, xx = np.meshgrid(-coords, coords, indexing="ij")
+    base = np.full((size, size, 3), 230, dtype=np.uint8)
+    base[np.abs(xx) < 2.5 / size] = 50
+    frames = np.repeat(base[None], len(states), axis=0)
+    disc = (xx[None] - states[:, 0, None, None]) ** 2 + (yy[None] - states[:, 1, None, None]) ** 2 < 0.12 ** 2
+    frames[disc] = (220, 30, 30)
+    return frames
+
+
+@pytest.fixture(scope="session")
+def tiny_pixel_data(tiny_data):
+    """``tiny_data`` with 32x32 synthetic images as observations (same states and actions)."""
+    from dataclasses import replace
+
+    return replace(tiny_data, obs=paint_disc_frames(tiny_data.states), meta={**tiny_data.meta, "obs_type": "pixels"})

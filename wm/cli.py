@@ -35,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collect", help="record exploration data into RUN/data/dataset.h5")
     _common(p, "run directory (required)")
     p.add_argument("--append", action="store_true", help="add episodes to an existing dataset")
-    p = sub.add_parser("train", help="train a world model on RUN/data/dataset.h5 (or data.path)")
+    p = sub.add_parser("train", help="train a world model on RUN/data/dataset.h5 (or data.path); "
+                                     "under torchrun --nproc-per-node N, with DDP")
     _common(p, "run directory (required)")
+    p.add_argument("--resume", action="store_true", help="continue exactly from RUN/checkpoints/train_state.pt")
     p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>/results.json")
     _common(p, "run directory (required)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
@@ -103,9 +105,10 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"collected {data.num_episodes} episodes, {data.num_steps} steps -> "
               f"{pipeline.dataset_path(cfg, out)}")
     elif args.verb == "train":
-        m = pipeline.train_model(cfg, out, progress)
-        print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
-              f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
+        m = pipeline.train_model(cfg, out, progress, resume=args.resume)
+        if m is not None:  # DDP ranks > 0 print nothing
+            print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
+                  f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
     elif args.verb == "eval":
         print(results_table(pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)))
     return 0

@@ -27,6 +27,7 @@ from envs.registration import make_env
 from wm.config import RunConfig, config_hash, dump_config, to_dict
 from wm.provenance import git_commit, versions
 from worldmodel.checkpoint import load_model
+from worldmodel.distributed import distributed
 from worldmodel.train import train
 
 
@@ -51,15 +52,23 @@ def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: 
     return collect(cfg.env, cfg.data, dataset_path(cfg, run_dir), append=append, progress=progress)
 
 
-def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """``wm train``: train on the run's dataset; returns the final metrics."""
-    data = read_dataset(dataset_path(cfg, run_dir))
-    if data.meta["env_id"] != cfg.env.id or data.meta["obs_type"] != cfg.env.obs_type:
-        raise ValueError(f"{dataset_path(cfg, run_dir)}: dataset is {data.meta['env_id']} "
-                         f"({data.meta['obs_type']}), config asks {cfg.env.id} ({cfg.env.obs_type})")
-    write_config(cfg, run_dir)
-    extra = {"env": to_dict(cfg)["env"]}
-    result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra)
+def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bool = False) -> dict[str, Any] | None:
+    """``wm train``: train on the run's dataset; returns the final metrics (None on DDP ranks > 0).
+
+    Under ``torchrun`` every rank runs this; rank 0 writes the config, checkpoints and metrics.
+    ``resume`` continues from ``run_dir/checkpoints/train_state.pt``.
+    """
+    with distributed(cfg.train.device) as ctx:
+        data = read_dataset(dataset_path(cfg, run_dir))
+        if data.meta["env_id"] != cfg.env.id or data.meta["obs_type"] != cfg.env.obs_type:
+            raise ValueError(f"{dataset_path(cfg, run_dir)}: dataset is {data.meta['env_id']} "
+                             f"({data.meta['obs_type']}), config asks {cfg.env.id} ({cfg.env.obs_type})")
+        if ctx.is_main:
+            write_config(cfg, run_dir)
+        extra = {"env": to_dict(cfg)["env"]}
+        result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra, resume=resume)
+    if not ctx.is_main:
+        return None
     metrics = {**result.metrics, "wall_s": result.wall_s}
     (run_dir / "checkpoints" / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

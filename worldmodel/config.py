@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ENCODERS = ("mlp",)
-PREDICTORS = ("mlp",)
-REGULARIZERS = ("vicreg",)
+ENCODERS = ("mlp", "cnn", "vit")
+PREDICTORS = ("mlp", "transformer")
+REGULARIZERS = ("vicreg", "sigreg", "barlow", "infonce", "ema", "vae")
+PRED_MODES = ("autoregressive", "teacher_forcing")
 
 
 def _positive(name: str, value: float) -> None:
@@ -19,42 +20,98 @@ def _non_negative(name: str, value: float) -> None:
         raise ValueError(f"{name}: must be >= 0, got {value}")
 
 
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: must be one of {choices}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture and loss coefficients of the world model (everything a checkpoint needs)."""
 
     encoder: str = "mlp"
-    """Observation encoder: ``mlp`` (state vectors)."""
+    """Observation encoder: ``mlp`` (state vectors), ``cnn`` (Impala-style, images), ``vit`` (ViT-tiny, images)."""
     predictor: str = "mlp"
-    """Latent dynamics: ``mlp`` (residual MLP on ``[z, a]``)."""
+    """Latent dynamics: ``mlp`` (residual MLP on ``[z, a]``) or ``transformer`` (causal, over ``history`` latents)."""
     regularizer: str = "vicreg"
-    """Anti-collapse family: ``vicreg``."""
+    """Anti-collapse family: ``vicreg``, ``sigreg``, ``barlow``, ``infonce``, ``ema`` or ``vae``."""
     latent_dim: int = 32
     """Size D of the latent z."""
     hidden_dim: int = 256
-    """Width of the encoder and predictor MLPs."""
+    """Width of the MLPs (encoder head, predictor, heads) and of the transformer predictor."""
     depth: int = 3
-    """Hidden layers of the encoder and of the predictor."""
+    """Hidden layers of the MLPs; blocks of the transformer predictor."""
     frameskip: int = 5
     """Environment steps per model step; the predictor takes the ``frameskip`` actions concatenated."""
+    history: int = 1
+    """Latents the predictor sees (its context window, k); > 1 needs ``predictor: transformer``."""
+    heads: int = 4
+    """Attention heads of the transformer predictor and of the ViT encoder."""
+    latent_norm: bool = False
+    """LayerNorm without affine on the encoder output (per-sample zero mean, unit variance), e.g. for ``ema``."""
+    channels: int = 16
+    """CNN width: stages of ``channels, 2*channels, 2*channels`` feature maps."""
+    patch_size: int = 8
+    """ViT patch side in pixels (must divide the image side)."""
+    vit_dim: int = 128
+    """ViT token width."""
+    vit_depth: int = 4
+    """ViT transformer blocks."""
     var_coeff: float = 1.0
     """VICReg variance (hinge on per-dimension std) weight."""
     cov_coeff: float = 0.05
     """VICReg covariance (off-diagonal) weight."""
     idm_coeff: float = 1.0
-    """Inverse-dynamics weight: predict the action from ``(z_t, z_{t+1})``."""
+    """VICReg inverse-dynamics weight: predict the action from ``(z_t, z_{t+1})``."""
     smooth_coeff: float = 5.0
-    """Temporal-smoothness weight: ``||z_{t+1} - z_t||^2``."""
+    """VICReg temporal-smoothness weight: ``||z_{t+1} - z_t||^2``."""
+    sigreg_coeff: float = 0.1
+    """SIGReg weight (the sliced Epps-Pulley statistic, averaged over projections)."""
+    sigreg_slices: int = 256
+    """SIGReg random unit projections, resampled every step."""
+    sigreg_knots: int = 17
+    """SIGReg quadrature knots on ``[0, sigreg_tmax]``."""
+    sigreg_tmax: float = 3.0
+    """SIGReg upper integration limit of the characteristic-function frequency."""
+    barlow_coeff: float = 0.05
+    """Barlow Twins weight."""
+    barlow_lambda: float = 0.05
+    """Barlow Twins off-diagonal weight (redundancy reduction)."""
+    infonce_coeff: float = 0.1
+    """InfoNCE weight."""
+    infonce_temp: float = 1.0
+    """InfoNCE temperature on the negative squared distance."""
+    ema_momentum: float = 0.99
+    """EMA target encoder momentum ``m``: ``target <- m * target + (1 - m) * online``."""
+    vae_kl_coeff: float = 1e-3
+    """VAE weight of the KL term (per latent dim) against the reconstruction (per observation element)."""
+    vae_recon_coeff: float = 1.0
+    """VAE weight of the reconstruction error (mean squared, normalised observations)."""
 
     def __post_init__(self) -> None:
-        for name, choices in (("encoder", ENCODERS), ("predictor", PREDICTORS),
-                              ("regularizer", REGULARIZERS)):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name}: must be one of {choices}, got {getattr(self, name)!r}")
-        for name in ("latent_dim", "hidden_dim", "depth", "frameskip"):
+        _choice("encoder", self.encoder, ENCODERS)
+        _choice("predictor", self.predictor, PREDICTORS)
+        _choice("regularizer", self.regularizer, REGULARIZERS)
+        for name in ("latent_dim", "hidden_dim", "depth", "frameskip", "history", "heads", "channels",
+                     "patch_size", "vit_dim", "vit_depth", "sigreg_slices", "infonce_temp"):
             _positive(name, getattr(self, name))
-        for name in ("var_coeff", "cov_coeff", "idm_coeff", "smooth_coeff"):
+        for name in ("var_coeff", "cov_coeff", "idm_coeff", "smooth_coeff", "sigreg_coeff", "barlow_coeff",
+                     "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff"):
             _non_negative(name, getattr(self, name))
+        if self.sigreg_knots < 3 or self.sigreg_knots % 2 == 0:
+            raise ValueError(f"sigreg_knots: must be odd and >= 3, got {self.sigreg_knots}")
+        _positive("sigreg_tmax", self.sigreg_tmax)
+        if not 0.0 <= self.ema_momentum < 1.0:
+            raise ValueError(f"ema_momentum: must be in [0, 1), got {self.ema_momentum}")
+        if self.history > 1 and self.predictor != "transformer":
+            raise ValueError(f"history: the {self.predictor} predictor sees one latent; "
+                             f"set predictor: transformer for history {self.history}")
+        if self.latent_norm and self.regularizer == "vae":
+            raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
+        if self.predictor == "transformer" and self.hidden_dim % self.heads:
+            raise ValueError(f"heads: must divide hidden_dim ({self.hidden_dim}), got {self.heads}")
+        if self.encoder == "vit" and self.vit_dim % self.heads:
+            raise ValueError(f"heads: must divide vit_dim ({self.vit_dim}), got {self.heads}")
 
 
 @dataclass(frozen=True)
@@ -64,9 +121,11 @@ class TrainConfig:
     steps: int = 3000
     """Gradient steps."""
     batch_size: int = 256
-    """Sub-trajectories per batch."""
+    """Sub-trajectories per batch (the global batch: split evenly over DDP ranks)."""
     pred_steps: int = 4
-    """Autoregressive prediction steps in the loss (model steps)."""
+    """Prediction steps in the loss (model steps)."""
+    pred_mode: str = "autoregressive"
+    """Multi-step loss: ``autoregressive`` (roll the predictor on its own outputs) or ``teacher_forcing``."""
     lr: float = 1e-3
     """AdamW learning rate (cosine decay to 10 %)."""
     weight_decay: float = 1e-4
@@ -80,9 +139,11 @@ class TrainConfig:
     eval_every: int = 500
     """Steps between diagnostics (rank, probe R^2, error by horizon)."""
     checkpoint_every: int = 1000
-    """Steps between checkpoints (the last step always writes one)."""
+    """Steps between checkpoints with training state (the last step always writes one)."""
+    probe_steps: int = 1000
+    """Steps of the decoder probe trained on frozen latents after training (image observations only; 0: none)."""
     device: str = "cpu"
-    """Torch device, e.g. ``cpu``."""
+    """Torch device, e.g. ``cpu``; under torchrun each rank takes index ``LOCAL_RANK`` of this type."""
     threads: int = 0
     """Torch intra-op threads (0: leave torch's default)."""
 
@@ -90,5 +151,6 @@ class TrainConfig:
         for name in ("steps", "batch_size", "pred_steps", "lr", "log_every", "eval_every",
                      "checkpoint_every"):
             _positive(name, getattr(self, name))
-        for name in ("weight_decay", "grad_clip", "threads"):
+        for name in ("weight_decay", "grad_clip", "threads", "probe_steps"):
             _non_negative(name, getattr(self, name))
+        _choice("pred_mode", self.pred_mode, PRED_MODES)

@@ -49,6 +49,15 @@ class WindowSampler:
         return {"obs": self.obs[o], "states": self.states[o],
                 "actions": self.actions[a].reshape(b, self.steps, -1)}
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """A uniformly random batch drawn with ``generator``."""
-        return self.batch(torch.randint(len(self), (batch_size,), generator=generator))
+    def sample(self, batch_size: int, generator: torch.Generator, rank: int = 0, world_size: int = 1
+               ) -> dict[str, torch.Tensor]:
+        """This rank's share of a uniformly random global batch of ``batch_size`` windows.
+
+        Every rank draws the same global indices with its (identically seeded) ``generator``
+        and keeps the ``rank``-th of ``world_size`` contiguous chunks: a distributed sampler
+        whose ranks together see exactly the batch one process would.
+        """
+        if batch_size % world_size:
+            raise ValueError(f"batch_size: {batch_size} is not divisible by the {world_size} ranks")
+        idx = torch.randint(len(self), (batch_size,), generator=generator)
+        return self.batch(idx.view(world_size, -1)[rank])

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
+
+from worldmodel.losses import predict_sequence
+
+if TYPE_CHECKING:
+    from worldmodel.data import WindowSampler
+    from worldmodel.model import WorldModel
 
 
 def effective_rank(z: torch.Tensor) -> float:
@@ -45,3 +53,37 @@ def collapse_warning(std: torch.Tensor, rank: float, latent_dim: int) -> str | N
     if rank < max(1.5, 0.05 * latent_dim):
         return f"collapse: effective rank {rank:.2f} of {latent_dim}"
     return None
+
+
+@torch.no_grad()
+def encode_chunked(model: WorldModel, obs: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """``obs (N, *obs_shape)`` -> ``z (N, D)``, encoded ``chunk`` at a time (bounded memory for images)."""
+    return torch.cat([model.encode(obs[i:i + chunk]) for i in range(0, len(obs), chunk)])
+
+
+@torch.no_grad()
+def latent_diagnostics(model: WorldModel, train: WindowSampler, holdout: WindowSampler, mode: str,
+                       n: int = 2048) -> tuple[dict[str, float], torch.Tensor]:
+    """Std, effective rank, probe R^2 (train -> held-out windows) and latent error by horizon.
+
+    Returns the metrics and the per-dimension std ``(D,)`` of train latents.  Fixed seed:
+    the same windows at every call, and no training RNG is consumed.
+    """
+    model.eval()
+    gen = torch.Generator().manual_seed(12345)
+    tr = train.sample(n, gen)
+    ho = holdout.sample(min(n, 4 * len(holdout)), gen)
+    z_tr = encode_chunked(model, tr["obs"][:, 0])
+    b, t1 = ho["obs"].shape[:2]
+    z_ho_seq = encode_chunked(model, ho["obs"].reshape(b * t1, *ho["obs"].shape[2:])).reshape(b, t1, -1)
+    pred = predict_sequence(model, z_ho_seq, ho["actions"], mode)
+    std = z_tr.std(0)
+    rank = effective_rank(z_tr.cpu())
+    r2 = probe_r2(z_tr.cpu(), tr["states"][:, 0].cpu(), z_ho_seq[:, 0].cpu(), ho["states"][:, 0].cpu())
+    err = error_by_horizon(pred, z_ho_seq[:, 1:])
+    m = {"collapse/std_mean": float(std.mean()), "collapse/std_min": float(std.min()),
+         "collapse/eff_rank": rank, "probe/r2_mean": float(r2.mean())}
+    m.update({f"probe/r2_dim{i}": float(v) for i, v in enumerate(r2)})
+    m.update({f"pred/err_h{i + 1}": float(v) for i, v in enumerate(err)})
+    m["pred/rel_err_last"] = float(err[-1] / z_ho_seq.var(dim=(0, 1)).mean().clamp_min(1e-12))
+    return m, std

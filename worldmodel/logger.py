@@ -11,8 +11,10 @@ from torch.utils.tensorboard import SummaryWriter
 class Logger:
     """Scalars and histograms to TensorBoard; ``enabled=False`` logs nothing (non-zero ranks)."""
 
-    def __init__(self, log_dir: str | Path | None, enabled: bool = True):
-        self.writer = SummaryWriter(str(log_dir)) if (enabled and log_dir is not None) else None
+    def __init__(self, log_dir: str | Path | None, enabled: bool = True, purge_step: int | None = None):
+        """``purge_step``: on resume, drop events at and after this step left by the interrupted run."""
+        on = enabled and log_dir is not None
+        self.writer = SummaryWriter(str(log_dir), purge_step=purge_step) if on else None
         self.last: dict[str, float] = {}
 
     def scalars(self, metrics: dict[str, float], step: int) -> None:

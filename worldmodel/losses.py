@@ -1,11 +1,19 @@
 """The JEPA training objective: multi-step latent prediction plus an anti-collapse term.
 
-``L = mean_t || rollout(z_0, a_{0:t})_t - z_t ||^2 + R(z_{0:T})``: the predictor is rolled
-out autoregressively from the first encoding for ``T`` model steps and compared with the
-encodings of the observed frames; ``R`` is the configured regulariser.
+``L = mean_t || pred_t - target_{t+1} ||^2 + R(z_{0:T})`` where
+
+* ``z_t = encode(o_t)`` and the targets are ``reg.target(z, o)``: ``z`` itself (gradients
+  into both branches) or, for ``ema``, a stop-gradient target encoder's latents; for
+  ``vae`` (``reg.detach_prediction``) the prediction loss reaches the predictor only;
+* ``pred`` is the predictor's output over ``T`` model steps, either *autoregressive*
+  (``rollout(z_0, a_{0:T})``, the predictor fed its own outputs, as in planning) or
+  *teacher-forced* (``predict(z_{t-k+1..t}, a_t)``, each step from observed latents);
+* ``R`` is the configured regulariser.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -13,16 +21,49 @@ from worldmodel.model import WorldModel
 from worldmodel.regularizers import Regularizer
 
 
-def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor]
-              ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
-    """``batch``: ``obs (B, T+1, *obs)``, ``actions (B, T, k*A)``.
+def predict_sequence(model: WorldModel, z: torch.Tensor, actions: torch.Tensor, mode: str) -> torch.Tensor:
+    """``z (B, T+1, D)``, ``actions (B, T, k*A)`` -> predictions ``(B, T, D)`` of ``z_{1..T}``."""
+    if mode == "teacher_forcing":
+        return model.teacher_forced(z, actions)
+    if mode == "autoregressive":
+        return model.rollout(z[:, 0], actions)
+    raise ValueError(f"pred_mode: unknown {mode!r}")
 
-    Returns the loss, scalar metrics and tensors ``z (B, T+1, D)``, ``pred (B, T, D)``.
+
+def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor],
+              mode: str = "autoregressive", step: int = 0
+              ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
+    """Loss, metrics and ``{"z": (B, T+1, D), "pred": (B, T, D)}`` of a batch.
+
+    ``batch``: ``obs (B, T+1, ...)``, ``actions (B, T, k*A)``.
     """
-    z = model.encode_seq(batch["obs"])
-    pred = model.rollout(z[:, 0], batch["actions"])
-    loss_pred = (pred - z[:, 1:]).pow(2).mean()
-    loss_reg, metrics = reg(z, {"actions": batch["actions"], "pred": pred})
+    # Step 1. encode every frame (posterior means for a VAE)
+    z, logvar = model.encode_seq_posterior(batch["obs"])
+    # Step 2. prediction targets: z itself, or the family's own (EMA: stop-gradient target encoder);
+    #         a family that shapes the encoder alone (VAE) sees the prediction loss train the predictor only
+    z_in = z.detach() if reg.detach_prediction else z
+    target = reg.target(z_in, batch["obs"])
+    # Step 3. multi-step prediction and its error
+    pred = predict_sequence(model, z_in, batch["actions"], mode)
+    loss_pred = (pred - target[:, 1:]).pow(2).mean()
+    # Step 4. the anti-collapse term
+    extras: dict[str, Any] = {"actions": batch["actions"], "pred": pred, "obs": batch["obs"], "target": target,
+                              "step": step}
+    if logvar is not None:
+        extras["logvar"] = logvar
+    loss_reg, metrics = reg(z, extras)
     loss = loss_pred + loss_reg
     metrics = {"train/loss": loss.item(), "train/loss_pred": loss_pred.item(), **metrics}
     return loss, metrics, {"z": z, "pred": pred}
+
+
+class LossModule(torch.nn.Module):
+    """Model + regulariser as one module whose ``forward`` is the loss (what DDP wraps)."""
+
+    def __init__(self, model: WorldModel, reg: Regularizer, mode: str):
+        super().__init__()
+        self.model, self.reg, self.mode = model, reg, mode
+
+    def forward(self, batch: dict[str, torch.Tensor], step: int
+                ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
+        return jepa_loss(self.model, self.reg, batch, self.mode, step)

@@ -1,25 +1,43 @@
-"""The trainer: multi-step JEPA loss, diagnostics in TensorBoard, checkpoints."""
+"""The trainer: multi-step JEPA loss, diagnostics in TensorBoard, checkpoints, exact resume, DDP.
+
+Under ``torchrun`` (or any initialised process group) the loss module is wrapped in
+``DistributedDataParallel``; every rank draws the same global batch indices and trains on
+its own contiguous share, so ``N`` ranks follow the single-process trajectory on the same
+global batch.  Rank 0 alone logs, runs diagnostics and writes checkpoints.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import save_model
+from worldmodel.checkpoint import CheckpointError, save_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
-from worldmodel.diagnostics import collapse_warning, effective_rank, error_by_horizon, probe_r2
+from worldmodel.diagnostics import collapse_warning, latent_diagnostics
+from worldmodel.distributed import DistContext, is_distributed, rank, resolve_device, world_size
 from worldmodel.logger import Logger
-from worldmodel.losses import jepa_loss
+from worldmodel.losses import LossModule
 from worldmodel.model import WorldModel
 from worldmodel.regularizers import build_regularizer
+from worldmodel.train_state import load_train_state, rng_state, save_train_state, set_rng_state
+
+RESUME_FREE = ("steps", "log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
+"""Train settings that may differ on resume (they do not change the trajectory up to ``steps``)."""
+
+
+class DivergenceError(ValueError):
+    """A non-finite loss or gradient: training stopped, the last good checkpoint is kept."""
 
 
 @dataclass
@@ -40,30 +58,47 @@ def split_episodes(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.nd
 
 
 class Trainer:
-    """Trains a :class:`WorldModel` on a dataset of episodes (see :func:`train`)."""
+    """Trains a :class:`WorldModel` on a dataset of episodes (see :func:`train`).
+
+    ``resume=True`` restores ``out_dir/checkpoints/train_state.pt`` (model, regulariser,
+    optimiser, scheduler, step, sampler position, every RNG): the run then continues
+    bit-identically to one that was never stopped.
+    """
 
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, data: Episodes,
-                 out_dir: str | Path | None = None, progress: bool = True):
-        self.cfg, self.out_dir, self.progress = cfg, Path(out_dir) if out_dir else None, progress
+                 out_dir: str | Path | None = None, progress: bool = True, resume: bool = False):
+        self.cfg, self.out_dir = cfg, Path(out_dir) if out_dir else None
+        self.ctx = DistContext(rank(), world_size(), resolve_device(cfg.device))
+        self.progress = progress and self.ctx.is_main
         torch.manual_seed(cfg.seed)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.device = torch.device(cfg.device)
-        action_dim = data.actions.shape[1]
-        self.model = WorldModel(model_cfg, data.obs.shape[1:], action_dim).to(self.device)
-        self.reg = build_regularizer(model_cfg, self.model.action_dim).to(self.device)
+        self.device = self.ctx.device
+        self.model = WorldModel(model_cfg, data.obs.shape[1:], data.actions.shape[1]).to(self.device)
         train_ids, hold_ids = split_episodes(data.num_episodes, 0.1, cfg.seed)
         k = model_cfg.frameskip
         self.sampler = WindowSampler(data, cfg.pred_steps, k, self.device, train_ids)
         self.holdout = WindowSampler(data, cfg.pred_steps, k, self.device, hold_ids)
-        if hasattr(self.model.encoder, "fit_normalizer"):
-            self.model.encoder.fit_normalizer(self.sampler.obs[: len(self.sampler.obs)])
-        params = list(self.model.parameters()) + list(self.reg.parameters())
+        self.model.encoder.fit_normalizer(self.sampler.obs)
+        self.reg = build_regularizer(self.model).to(self.device)
+        self.loss_module = LossModule(self.model, self.reg, cfg.pred_mode)
+        self.forward = self.loss_module
+        if is_distributed():
+            ids = None if self.device.type == "cpu" else [self.device.index]
+            self.forward = DistributedDataParallel(self.loss_module, device_ids=ids)
+        params = [p for p in self.loss_module.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, self._lr_factor)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.logger = Logger(self.out_dir / "tb" if self.out_dir else None)
-        self.step_count = 0
+        self.step_count, self.saved_step = 0, None
+        if resume:
+            self._restore()
+        tb = self.out_dir / "tb" if self.out_dir and self.ctx.is_main else None
+        self.logger = Logger(tb, purge_step=self.step_count if resume else None)
+
+    @property
+    def ckpt_dir(self) -> Path | None:
+        return self.out_dir / "checkpoints" if self.out_dir else None
 
     def _lr_factor(self, step: int) -> float:
         warmup = min(100, self.cfg.steps // 10)
@@ -72,74 +107,111 @@ class Trainer:
         progress = (step - warmup) / max(1, self.cfg.steps - warmup)
         return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress)))
 
+    def _check_finite(self, value: torch.Tensor, what: str) -> None:
+        """Stop (every rank at once) on a non-finite ``value``; the last checkpoint stays as it was."""
+        bad = (~torch.isfinite(value.detach())).float().reshape(1)
+        if is_distributed():
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        if bad.item() > 0:
+            kept = (f"last good checkpoint (step {self.saved_step}) kept in {self.ckpt_dir}"
+                    if self.saved_step is not None else "no checkpoint written yet")
+            raise DivergenceError(f"train: non-finite {what} ({value.item()}) at step {self.step_count}; "
+                                  f"training stopped, {kept}")
+
     def train_step(self) -> dict[str, float]:
         """One optimisation step; returns its metrics."""
-        self.model.train()
-        batch = self.sampler.sample(self.cfg.batch_size, self.gen)
-        # Step 1. forward: encode frames, roll the predictor out, add the regulariser
-        loss, metrics, _ = jepa_loss(self.model, self.reg, batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss {loss.item()} at step {self.step_count}")
-        # Step 2. backward, clip, update
+        cfg, ctx = self.cfg, self.ctx
+        self.loss_module.train()
+        batch = self.sampler.sample(cfg.batch_size, self.gen, ctx.rank, ctx.world_size)
+        # Step 1. forward: encode frames, targets, multi-step prediction, the regulariser
+        loss, metrics, _ = self.forward(batch, self.step_count)
+        self._check_finite(loss, "loss")
+        # Step 2. backward (DDP averages the gradients over ranks), clip the model's gradients
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        if self.cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
+        self._check_finite(norm, "gradient norm")
+        # Step 3. optimiser and learning-rate schedule
         self.opt.step()
         self.sched.step()
+        # Step 4. the regulariser's own update (the EMA target's momentum step)
+        self.reg.after_step(self.model)
         self.step_count += 1
         metrics["train/lr"] = self.sched.get_last_lr()[0]
         return metrics
 
-    @torch.no_grad()
-    def diagnostics(self, n: int = 2048) -> dict[str, float]:
-        """Std, effective rank, probe R^2 (train -> held-out) and error by horizon."""
-        self.model.eval()
-        gen = torch.Generator().manual_seed(12345)
-        tr = self.sampler.sample(n, gen)
-        ho = self.holdout.sample(min(n, 4 * len(self.holdout)), gen)
-        z_tr = self.model.encode(tr["obs"][:, 0])
-        _, _, aux = jepa_loss(self.model, self.reg, ho)
-        z_ho = aux["z"][:, 0]
-        std = z_tr.std(0)
-        rank = effective_rank(z_tr.cpu())
-        r2 = probe_r2(z_tr.cpu(), tr["states"][:, 0].cpu(), z_ho.cpu(), ho["states"][:, 0].cpu())
-        err = error_by_horizon(aux["pred"], aux["z"][:, 1:])
-        m = {"collapse/std_mean": float(std.mean()), "collapse/std_min": float(std.min()),
-             "collapse/eff_rank": rank, "probe/r2_mean": float(r2.mean())}
-        m.update({f"probe/r2_dim{i}": float(v) for i, v in enumerate(r2)})
-        m.update({f"pred/err_h{t + 1}": float(v) for t, v in enumerate(err)})
-        m["pred/rel_err_last"] = float(err[-1] / aux["z"].var(dim=(0, 1)).mean().clamp_min(1e-12))
+    def diagnostics(self) -> dict[str, float]:
+        """Std, effective rank, probe R^2 (train -> held-out) and error by horizon; warns on collapse."""
+        n = 1024 if len(self.model.obs_shape) == 3 else 2048
+        metrics, std = latent_diagnostics(self.model, self.sampler, self.holdout, self.cfg.pred_mode, n)
         self.logger.histogram("collapse/std_per_dim", std, self.step_count)
-        warning = collapse_warning(std, rank, self.model.cfg.latent_dim)
+        warning = collapse_warning(std, metrics["collapse/eff_rank"], self.model.cfg.latent_dim)
         if warning:
             tqdm.write(f"warning: {warning} at step {self.step_count}")
-        return m
+        return metrics
+
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`_restore` needs, as tensors and plain values."""
+        return {"step": self.step_count, "model": self.model.state_dict(), "reg": self.reg.state_dict(),
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "sampler_generator": self.gen.get_state(), "rng": rng_state(),
+                "model_cfg": dataclasses.asdict(self.model.cfg), "train_cfg": dataclasses.asdict(self.cfg)}
+
+    def _restore(self) -> None:
+        if self.ckpt_dir is None:
+            raise CheckpointError("resume: needs an output directory with checkpoints/train_state.pt")
+        state = load_train_state(self.ckpt_dir)
+        where = self.ckpt_dir / "train_state.pt"
+        now_model, now_train = dataclasses.asdict(self.model.cfg), dataclasses.asdict(self.cfg)
+        diff = [f"model.{k}" for k in now_model if state["model_cfg"].get(k) != now_model[k]]
+        diff += [f"train.{k}" for k in now_train
+                 if k not in RESUME_FREE and state["train_cfg"].get(k) != now_train[k]]
+        if diff:
+            raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.reg.load_state_dict(state["reg"])
+            self.opt.load_state_dict(state["optimizer"])
+            self.sched.load_state_dict(state["scheduler"])
+        except (KeyError, RuntimeError, ValueError) as err:
+            raise CheckpointError(f"{where}: does not fit the model ({str(err).splitlines()[0]})") from None
+        self.gen.set_state(state["sampler_generator"])
+        set_rng_state(state["rng"])
+        self.step_count = self.saved_step = int(state["step"])
 
     def save(self, extra: dict | None = None) -> Path | None:
-        if self.out_dir is None:
+        """Model checkpoint + training state of the current step (rank 0; atomic files)."""
+        if self.ckpt_dir is None or not self.ctx.is_main:
             return None
-        return save_model(self.out_dir / "checkpoints", self.model, extra)
+        save_train_state(self.ckpt_dir, self.state())
+        save_model(self.ckpt_dir, self.model, {**(extra or {}), "step": self.step_count})
+        self.saved_step = self.step_count
+        return self.ckpt_dir
 
-    def fit(self, extra: dict | None = None) -> TrainResult:
-        """Train for ``cfg.steps`` steps, logging and checkpointing; return the result."""
+    def _log(self, metrics: dict[str, float], clock: list[float], end: int) -> None:
+        cfg, s = self.cfg, self.step_count
+        if s % cfg.log_every == 0 or s == end:
+            now = time.perf_counter()
+            metrics["perf/samples_per_s"] = (s - clock[1]) * cfg.batch_size / max(now - clock[0], 1e-9)
+            clock[:] = [now, s]
+            self.logger.scalars(metrics, s)
+        if self.ctx.is_main and (s % cfg.eval_every == 0 or s == end):
+            self.logger.scalars(self.diagnostics(), s)
+
+    def fit(self, extra: dict | None = None, stop_after: int | None = None) -> TrainResult:
+        """Train to ``cfg.steps`` (or stop at step ``stop_after``), logging and checkpointing."""
         cfg, start = self.cfg, time.perf_counter()
-        bar = tqdm(total=cfg.steps, desc="train", unit="step", disable=not self.progress)
-        tick, tick_step = time.perf_counter(), 0
-        while self.step_count < cfg.steps:
+        end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
+        bar = tqdm(total=cfg.steps, initial=self.step_count, desc="train", unit="step", disable=not self.progress)
+        clock = [time.perf_counter(), self.step_count]
+        while self.step_count < end:
             metrics = self.train_step()
             bar.update(1)
-            s = self.step_count
-            if s % cfg.log_every == 0 or s == cfg.steps:
-                now = time.perf_counter()
-                metrics["perf/samples_per_s"] = (s - tick_step) * cfg.batch_size / max(now - tick, 1e-9)
-                tick, tick_step = now, s
-                self.logger.scalars(metrics, s)
-                bar.set_postfix(loss=f"{metrics['train/loss']:.4f}")
-            if s % cfg.eval_every == 0 or s == cfg.steps:
-                self.logger.scalars(self.diagnostics(), s)
-            if s % cfg.checkpoint_every == 0 and s < cfg.steps:
+            self._log(metrics, clock, end)
+            if self.step_count % cfg.checkpoint_every == 0 and self.step_count < end:
                 self.save(extra)
+            if self.step_count % cfg.log_every == 0:
+                bar.set_postfix(loss=f"{metrics['train/loss']:.4f}")
         bar.close()
         ckpt = self.save(extra)
         self.logger.close()
@@ -147,6 +219,17 @@ class Trainer:
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data: Episodes, out_dir: str | Path | None = None,
-          progress: bool = True, extra: dict | None = None) -> TrainResult:
-    """Train a world model on ``data``; checkpoints go to ``out_dir/checkpoints``."""
-    return Trainer(model_cfg, train_cfg, data, out_dir, progress).fit(extra)
+          progress: bool = True, extra: dict | None = None, resume: bool = False) -> TrainResult:
+    """Train a world model on ``data``; checkpoints go to ``out_dir/checkpoints``.
+
+    For image observations a decoder probe is then fitted on the frozen latents
+    (``train.probe_steps``) and saved next to the model (rank 0).
+    """
+    trainer = Trainer(model_cfg, train_cfg, data, out_dir, progress, resume)
+    result = trainer.fit(extra)
+    if len(trainer.model.obs_shape) == 3 and train_cfg.probe_steps and trainer.ctx.is_main:
+        from worldmodel.decoder_probe import fit_decoder_probe
+
+        probe_metrics = fit_decoder_probe(trainer.model, data, train_cfg, trainer.ckpt_dir, progress)
+        result.metrics.update(probe_metrics)
+    return result

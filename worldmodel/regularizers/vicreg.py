@@ -6,13 +6,18 @@ For latents ``Z (N, D)`` (each time step's batch, then averaged over steps):
 * covariance: ``sum_{i != j} C_ij^2 / D`` with ``C`` the covariance matrix of ``Z``
 * inverse dynamics: ``|| g(z_t, z_{t+1}) - a_t ||^2`` with ``g`` an MLP head
 * smoothness: ``|| z_{t+1} - z_t ||^2`` (mean over dimensions)
+
+Variance and covariance use the global batch under DDP.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from worldmodel.config import ModelConfig
+from worldmodel.distributed import gather_batch
 from worldmodel.networks import mlp
 from worldmodel.regularizers.base import Regularizer
 
@@ -40,11 +45,10 @@ class VICReg(Regularizer):
         self.cfg = cfg
         self.idm = mlp(2 * cfg.latent_dim, cfg.hidden_dim, action_dim, 1)
 
-    def forward(self, z_seq: torch.Tensor, extras: dict[str, torch.Tensor]
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, z_seq: torch.Tensor, extras: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         """``z_seq (B, T+1, D)``, ``extras["actions"] (B, T, k*A)`` -> ``(loss, metrics)``."""
         cfg = self.cfg
-        per_step = z_seq.transpose(0, 1)  # (T+1, B, D)
+        per_step = gather_batch(z_seq).transpose(0, 1)  # (T+1, B, D), B global
         var = variance_loss(per_step)
         cov = covariance_loss(per_step)
         pair = torch.cat([z_seq[:, :-1], z_seq[:, 1:]], dim=-1)
