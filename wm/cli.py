@@ -35,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--append", action="store_true", help="add episodes to an existing dataset")
     p = sub.add_parser("train", help="train a world model on RUN/data/dataset.h5 (or data.path)")
     _common(p, "run directory (required)")
-    p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>/results.json")
+    p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>[-<planner>]/results.json")
     _common(p, "run directory (required)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="split the episodes across N processes (same as --set eval.workers=N)")
+    p.add_argument("--videos", type=int, metavar="N",
+                   help="render the first N episodes of each agent to mp4 (same as --set eval.videos=N)")
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_verb", required=True)
     q = data_sub.add_parser("inspect", help="episodes, steps, spaces and state coverage of a dataset")
@@ -53,11 +57,17 @@ def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
     raise ConfigError(f"wm {args.verb}: --out RUN_DIR is required")
 
 
+def _eval_flags(args: argparse.Namespace) -> list[str]:
+    """``--workers`` / ``--videos`` as ``--set`` overrides."""
+    flags = {"workers": getattr(args, "workers", None), "videos": getattr(args, "videos", None)}
+    return [f"eval.{key}={value}" for key, value in flags.items() if value is not None]
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "data":
         print(format_summary(summarize(args.path)))
         return 0
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set + _eval_flags(args))
     out, progress = _out(args, cfg), not args.quiet
     if args.verb == "run":
         print(f"run directory: {out}")
@@ -71,7 +81,9 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
               f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
     elif args.verb == "eval":
-        print(results_table(pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)))
+        summaries = pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)
+        if summaries:  # under torchrun only rank 0 has them
+            print(results_table(summaries))
     return 0
 
 
