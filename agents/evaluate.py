@@ -152,7 +152,9 @@ def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: 
     mp4; ``out_dir`` receives ``results.json`` and ``results.md``.
     """
     agent = as_agent(agent)
-    indices = list(range(episodes)) if indices is None else list(indices)
+    indices = list(range(episodes)) if indices is None else sorted(set(indices))
+    if indices and not 0 <= indices[0] <= indices[-1] < episodes:
+        raise ValueError(f"indices: must lie in [0, {episodes}), got {indices[0]}..{indices[-1]}")
     if workers > 1:
         from agents.parallel import evaluate_in_workers
 

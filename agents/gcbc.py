@@ -108,10 +108,10 @@ class GCBCAgent:
         self._goal: torch.Tensor | None = None
 
     def reset(self, obs: np.ndarray, info: dict) -> None:
-        self._goal = torch.as_tensor(np.asarray(info["goal"]), device=self.device)[None]
+        self._goal = torch.as_tensor(np.ascontiguousarray(info["goal"]), device=self.device)[None]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The action ``(A,)`` for ``obs``."""
         with torch.inference_mode():
-            x = torch.as_tensor(np.asarray(obs), device=self.device)[None]
+            x = torch.as_tensor(np.ascontiguousarray(obs), device=self.device)[None]
             return self.policy(x, self._goal)[0].cpu().numpy().astype(np.float32)

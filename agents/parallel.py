@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from agents.evaluate import EvalResult, evaluate
+from agents.evaluate import EvalResult, as_agent, evaluate
 
 
 def shard_indices(indices: Sequence[int], rank: int, world: int) -> list[int]:
@@ -31,11 +31,16 @@ def _worker(agent: Any, threads: int, kwargs: dict[str, Any]) -> EvalResult:
     return evaluate(agent, progress=False, workers=1, **kwargs)
 
 
-def evaluate_in_workers(agent: Any, workers: int, *, indices: Sequence[int], **kwargs: Any) -> EvalResult:
-    """Run :func:`agents.evaluate.evaluate` on ``workers`` spawned processes and merge the shards.
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, to share across several evaluations (use as a context manager)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
-    ``agent`` is pickled into every worker (its per-episode reseeding makes copies equivalent).
-    """
+
+def evaluate_in_workers(agent: Any, workers: int, *, indices: Sequence[int], pool: ProcessPoolExecutor | None = None,
+                        **kwargs: Any) -> EvalResult:
+    """Run :func:`agents.evaluate.evaluate` on ``workers`` processes (of ``pool``, else a new
+    pool) and merge the shards.  ``agent`` is pickled into every worker (its per-episode
+    reseeding makes the copies equivalent)."""
     try:
         pickle.dumps(agent)
     except (pickle.PicklingError, TypeError, AttributeError) as err:
@@ -43,10 +48,13 @@ def evaluate_in_workers(agent: Any, workers: int, *, indices: Sequence[int], **k
                          "policy function or an agent object") from None
     shards = [s for s in (shard_indices(indices, r, workers) for r in range(workers)) if s]
     threads = max(1, (os.cpu_count() or 1) // len(shards))
+    jobs = ([agent] * len(shards), [threads] * len(shards), [{**kwargs, "indices": s} for s in shards])
     start = time.perf_counter()
-    with ProcessPoolExecutor(len(shards), mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(pool.map(_worker, [agent] * len(shards), [threads] * len(shards),
-                              [{**kwargs, "indices": s} for s in shards]))
+    if pool is None:
+        with worker_pool(len(shards)) as own:
+            parts = list(own.map(_worker, *jobs))
+    else:
+        parts = list(pool.map(_worker, *jobs))
     merged = EvalResult.merge(parts)
     merged.wall_s = time.perf_counter() - start
     return merged
@@ -73,12 +81,15 @@ def barrier() -> None:
 
 
 def evaluate_sharded(agent: Any, episodes: int, workers: int = 1, progress: bool = True,
-                     **kwargs: Any) -> EvalResult:
+                     pool: ProcessPoolExecutor | None = None, **kwargs: Any) -> EvalResult:
     """Evaluate across the ``torchrun`` ranks when launched so (every rank gets the merged result),
-    else across ``workers`` local processes (1: in this process)."""
+    else across ``workers`` local processes (1: in this process; ``pool``: reuse those processes)."""
     rank, world = distributed_context()
+    if world == 1 and workers > 1:
+        return evaluate_in_workers(as_agent(agent), workers, indices=range(episodes), pool=pool,
+                                   episodes=episodes, **kwargs)
     if world == 1:
-        return evaluate(agent, episodes=episodes, workers=workers, progress=progress, **kwargs)
+        return evaluate(agent, episodes=episodes, progress=progress, **kwargs)
     import torch.distributed as dist
 
     start = time.perf_counter()

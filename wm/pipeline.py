@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -111,22 +112,24 @@ def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = Non
     meta = {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
             "versions": versions()}
     summaries = []
-    for name in cfg.eval.agents:
-        agent = build_agent(name, cfg.plan, env.action_space, model, cfg.model.frameskip, cfg.eval.device, policy)
-        planning = name in PLANNING_AGENTS
-        label = result_label(name, cfg.plan)
-        agent_meta = {**meta, "planner": cfg.plan.planner if planning else None,
-                      **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
-        video = VideoOptions(tuple(range(cfg.eval.videos)), run_dir / "eval" / label / "videos",
-                             decoder if name == "mpc" else None) if cfg.eval.videos else None
-        with torch.inference_mode(False):
-            result = parallel.evaluate_sharded(
-                agent, cfg.eval.episodes, cfg.eval.workers, progress and rank == 0, env_id=cfg.env.id,
-                seed=cfg.eval.seed, env_kwargs={**cfg.env.make_kwargs(), **cfg.eval.env_kwargs},
-                max_steps=cfg.eval.max_steps, name=name, meta=agent_meta, video=video)
-        if rank == 0:
-            result.write_dir(run_dir / "eval" / label)
-            summaries.append(result.summary())
+    with ExitStack() as stack:
+        pool = stack.enter_context(parallel.worker_pool(cfg.eval.workers)) if cfg.eval.workers > 1 else None
+        for name in cfg.eval.agents:
+            agent = build_agent(name, cfg.plan, env.action_space, model, cfg.model.frameskip, cfg.eval.device, policy)
+            label = result_label(name, cfg.plan)
+            planning = name in PLANNING_AGENTS
+            agent_meta = {**meta, "planner": cfg.plan.planner if planning else None,
+                          **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
+            video = VideoOptions(tuple(range(cfg.eval.videos)), run_dir / "eval" / label / "videos",
+                                 decoder if name == "mpc" else None) if cfg.eval.videos else None
+            with torch.inference_mode(False):
+                result = parallel.evaluate_sharded(
+                    agent, cfg.eval.episodes, cfg.eval.workers, progress and rank == 0, pool, env_id=cfg.env.id,
+                    seed=cfg.eval.seed, env_kwargs={**cfg.env.make_kwargs(), **cfg.eval.env_kwargs},
+                    max_steps=cfg.eval.max_steps, name=name, meta=agent_meta, video=video)
+            if rank == 0:
+                result.write_dir(run_dir / "eval" / label)
+                summaries.append(result.summary())
     env.close()
     if rank == 0:
         write_results_table(cfg, run_dir)
