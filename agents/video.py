@@ -119,13 +119,13 @@ class EpisodeRecorder:
 def find_decoder_probe(ckpt_dir: str | Path, device: str = "cpu") -> Any:
     """The decoder probe saved next to a model checkpoint (``decoder_probe.safetensors``), or None.
 
-    Loaded by ``worldmodel.decoder_probe.load_decoder_probe(ckpt_dir, device)`` when that
+    Loaded by ``worldmodel.decoder_probe.DecoderProbe.load(ckpt_dir, device)`` when that
     module exists; videos then show the imagined rollout.
     """
     if not (Path(ckpt_dir) / "decoder_probe.safetensors").exists():
         return None
     try:
-        from worldmodel.decoder_probe import load_decoder_probe
+        from worldmodel.decoder_probe import DecoderProbe
     except ImportError:
         return None
-    return load_decoder_probe(ckpt_dir, device)
+    return DecoderProbe.load(ckpt_dir, device)

@@ -65,3 +65,17 @@ def test_video_of_a_plain_agent_has_real_and_goal_panels(tmp_path):
     assert len(frames) == 5 and frames[0].shape == (LABEL_H + 32, 2 * 32, 3)
     plain = evaluate(agent, "wm/TwoRoom-v0", 1, seed=2, max_steps=4, progress=False)
     assert plain.episodes[0].final_distance == with_video.episodes[0].final_distance  # rendering changes nothing
+
+
+def test_find_decoder_probe(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from agents.video import find_decoder_probe
+
+    assert find_decoder_probe(tmp_path) is None  # no probe saved next to the checkpoint
+    (tmp_path / "decoder_probe.safetensors").write_bytes(b"")
+    module = types.ModuleType("worldmodel.decoder_probe")
+    module.DecoderProbe = types.SimpleNamespace(load=lambda ckpt_dir, device: ("probe", ckpt_dir, device))
+    monkeypatch.setitem(sys.modules, "worldmodel.decoder_probe", module)
+    assert find_decoder_probe(tmp_path, "cpu") == ("probe", tmp_path, "cpu")
