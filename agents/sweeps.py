@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from agents.config import PlanConfig
-from agents.evaluate import evaluate
+from agents.parallel import evaluate_sharded
 from agents.stats import percentile
 from envs.registration import make_env
 
@@ -30,12 +31,16 @@ def budget_plan(base: PlanConfig, samples: int, iterations: int) -> PlanConfig:
 
 def success_sweep(make_agent: MakeAgent, plans: Sequence[PlanConfig], env_id: str, episodes: int, seed: int,
                   env_kwargs: dict | None = None, max_steps: int = 0, workers: int = 1,
-                  progress: bool = False) -> list[dict[str, Any]]:
-    """Evaluate one agent per plan; a record of the plan's fields and the summary for each."""
+                  pool: ProcessPoolExecutor | None = None, progress: bool = False) -> list[dict[str, Any]]:
+    """Evaluate one agent per plan; a record of the plan's fields and the summary for each.
+
+    ``workers > 1`` splits each evaluation across processes (of ``pool`` when given, so that
+    the processes start once for the whole sweep).
+    """
     rows = []
     for plan in plans:
-        result = evaluate(make_agent(plan), env_id, episodes, seed, env_kwargs, max_steps, name=plan.planner,
-                          progress=progress, workers=workers)
+        result = evaluate_sharded(make_agent(plan), episodes, workers, progress, pool, env_id=env_id, seed=seed,
+                                  env_kwargs=env_kwargs, max_steps=max_steps, name=plan.planner)
         s = result.summary()
         rows.append({**dataclasses.asdict(plan), "budget": plan.samples * plan.iterations,
                      **{k: s[k] for k in ("success_rate", "success_ci95", "final_distance_mean",

@@ -21,6 +21,7 @@ import torch
 
 from agents.config import PLANNERS, PlanConfig
 from agents.factory import build_agent
+from agents.parallel import worker_pool
 from agents.plots import line_plot
 from agents.sweeps import budget_plan, plan_times, success_sweep
 from envs.registration import make_env
@@ -57,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     env_kwargs = {**cfg.env.make_kwargs(), **cfg.eval.env_kwargs}
     mpc, oracle = partial(_agent, "mpc", env, model, cfg), partial(_agent, "oracle", env, None, cfg)
+    pool = worker_pool(args.workers) if args.workers > 1 else None
     common = {"env_id": cfg.env.id, "episodes": args.episodes, "seed": cfg.eval.seed, "env_kwargs": env_kwargs,
-              "max_steps": cfg.eval.max_steps, "workers": args.workers}
+              "max_steps": cfg.eval.max_steps, "workers": args.workers, "pool": pool}
     records: dict[str, list] = {"budget": [], "horizon": [], "time": []}
     start = time.perf_counter()
     for planner in args.planners:
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         records["time"] += [{**r, "agent": f"mpc-{planner}"} for r in
                             plan_times(mpc, timed, cfg.env.id, args.time_starts, cfg.eval.seed, env_kwargs)]
         print(f"{planner}: done at {time.perf_counter() - start:.0f}s", flush=True)
+    if pool is not None:
+        pool.shutdown()
     timed = [budget_plan(cfg.plan, s, cfg.plan.iterations) for s in args.time_samples]
     records["time"] += [{**r, "agent": f"oracle-{cfg.plan.planner}"} for r in
                         plan_times(oracle, timed, cfg.env.id, args.time_starts, cfg.eval.seed, env_kwargs)]
