@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -62,6 +64,16 @@ def test_oracle_with_every_planner_reaches_a_goal_in_the_same_room(planner):
     result = evaluate(oracle, "wm/TwoRoom-v0", 2, seed=7, env_kwargs={"same_room": True}, max_steps=80,
                       progress=False)
     assert result.success_rate == 1.0, [e.final_distance for e in result.episodes]
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_agents_pickle_for_worker_processes(planner):
+    env = make_env("wm/TwoRoom-v0")
+    for name in ("mpc", "oracle"):
+        agent = build_agent(name, small_plan(planner), env.action_space, random_model() if name == "mpc" else None,
+                            frameskip=5)
+        copy = pickle.loads(pickle.dumps(agent))
+        assert type(copy) is type(agent) and type(copy.planner) is type(agent.planner)
 
 
 def test_result_labels():

@@ -39,17 +39,23 @@ class _CentralDifference(torch.autograd.Function):
         return grad_out[:, None, None] * grad, None, None, None, None
 
 
+class FiniteDifferenceCost:
+    """``cost_fn`` made differentiable (see the module docstring); a picklable callable."""
+
+    def __init__(self, cost_fn: CostFn, low: torch.Tensor, high: torch.Tensor, eps: float = 0.02):
+        self.cost_fn, self.low, self.high = cost_fn, low.float(), high.float()
+        self.step = eps * (self.high - self.low) / 2
+
+    def __call__(self, actions: torch.Tensor) -> torch.Tensor:
+        """``actions (N, H, A)`` -> ``(N,)``; the bare ``cost_fn`` when no gradient is asked."""
+        if not (actions.requires_grad and torch.is_grad_enabled()):
+            return self.cost_fn(actions)
+        return _CentralDifference.apply(actions, self.cost_fn, self.step, self.low, self.high)
+
+
 def finite_difference(cost_fn: CostFn, low: torch.Tensor, high: torch.Tensor, eps: float = 0.02) -> CostFn:
     """Wrap ``cost_fn (N, H, A) -> (N,)`` so that it is differentiable; ``eps`` is a fraction of the half range.
 
     Called on actions that do not require grad, the wrapper is ``cost_fn`` itself (no extra cost).
     """
-    low, high = low.float(), high.float()
-    step = eps * (high - low) / 2
-
-    def cost(actions: torch.Tensor) -> torch.Tensor:
-        if not (actions.requires_grad and torch.is_grad_enabled()):
-            return cost_fn(actions)
-        return _CentralDifference.apply(actions, cost_fn, step, low, high)
-
-    return cost
+    return FiniteDifferenceCost(cost_fn, low, high, eps)
