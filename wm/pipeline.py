@@ -96,6 +96,14 @@ def write_results_table(cfg: RunConfig, run_dir: Path) -> Path:
     return path
 
 
+def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
+    """Provenance for ``results.json``; planning agents also record their planner and plan config."""
+    planning = name in PLANNING_AGENTS
+    return {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
+            "versions": versions(), "planner": cfg.plan.planner if planning else None,
+            **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
+
+
 def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = None,
                     progress: bool = True) -> list[dict[str, Any]]:
     """``wm eval``: evaluate every agent of ``cfg.eval.agents`` into ``eval/<agent>[-<planner>]/``.
@@ -109,24 +117,19 @@ def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = Non
     policy = _gcbc_policy(cfg, run_dir, progress) if "gcbc" in cfg.eval.agents else None
     decoder = find_decoder_probe(ckpt, cfg.eval.device) if cfg.eval.videos and model is not None else None
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
-    meta = {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
-            "versions": versions()}
     summaries = []
     with ExitStack() as stack:
         pool = stack.enter_context(parallel.worker_pool(cfg.eval.workers)) if cfg.eval.workers > 1 else None
         for name in cfg.eval.agents:
             agent = build_agent(name, cfg.plan, env.action_space, model, cfg.model.frameskip, cfg.eval.device, policy)
             label = result_label(name, cfg.plan)
-            planning = name in PLANNING_AGENTS
-            agent_meta = {**meta, "planner": cfg.plan.planner if planning else None,
-                          **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
             video = VideoOptions(tuple(range(cfg.eval.videos)), run_dir / "eval" / label / "videos",
                                  decoder if name == "mpc" else None) if cfg.eval.videos else None
             with torch.inference_mode(False):
                 result = parallel.evaluate_sharded(
                     agent, cfg.eval.episodes, cfg.eval.workers, progress and rank == 0, pool, env_id=cfg.env.id,
                     seed=cfg.eval.seed, env_kwargs={**cfg.env.make_kwargs(), **cfg.eval.env_kwargs},
-                    max_steps=cfg.eval.max_steps, name=name, meta=agent_meta, video=video)
+                    max_steps=cfg.eval.max_steps, name=name, meta=_agent_meta(cfg, name), video=video)
             if rank == 0:
                 result.write_dir(run_dir / "eval" / label)
                 summaries.append(result.summary())
