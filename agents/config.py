@@ -74,6 +74,11 @@ class PlanConfig:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
 
+    @property
+    def budget(self) -> int:
+        """Cost evaluations (of one action sequence) per plan: ``samples x iterations`` (+ ``refine_steps``)."""
+        return self.samples * self.iterations + (self.refine_steps if self.planner == "cem_gd" else 0)
+
 
 @dataclass(frozen=True)
 class EvalConfig:

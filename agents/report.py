@@ -13,7 +13,8 @@ def _budget(s: dict[str, Any]) -> str:
     plan = s.get("plan")
     if not plan or s.get("planner") is None:
         return "-"
-    return f"{plan['samples']}x{plan['iterations']}"
+    refine = f"+{plan['refine_steps']}" if s.get("planner") == "cem_gd" else ""
+    return f"{plan['samples']}x{plan['iterations']}{refine}"
 
 
 def results_table(summaries: list[dict[str, Any]]) -> str:

@@ -42,7 +42,7 @@ def success_sweep(make_agent: MakeAgent, plans: Sequence[PlanConfig], env_id: st
         result = evaluate_sharded(make_agent(plan), episodes, workers, progress, pool, env_id=env_id, seed=seed,
                                   env_kwargs=env_kwargs, max_steps=max_steps, name=plan.planner)
         s = result.summary()
-        rows.append({**dataclasses.asdict(plan), "budget": plan.samples * plan.iterations,
+        rows.append({**dataclasses.asdict(plan), "budget": plan.budget,
                      **{k: s[k] for k in ("success_rate", "success_ci95", "final_distance_mean",
                                           "plan_ms_median", "act_ms_per_step", "steps_mean", "episodes")}})
     return rows
@@ -65,7 +65,7 @@ def plan_times(make_agent: MakeAgent, plans: Sequence[PlanConfig], env_id: str, 
             agent.act(obs)
             if i > 0:  # the first plan pays one-off costs (allocations, lazy imports)
                 times.append(agent.last_plan_ms)
-        rows.append({**dataclasses.asdict(plan), "budget": plan.samples * plan.iterations,
+        rows.append({**dataclasses.asdict(plan), "budget": plan.budget,
                      "plan_ms_median": percentile(times, 50), "plan_ms_p95": percentile(times, 95),
                      "plan_ms_mean": float(np.mean(times))})
     env.close()

@@ -3,8 +3,8 @@
     python -m benchmarks.plot_planning --run RUN [--episodes 20] [--planners cem icem mppi gd cem_gd]
 
 Writes ``RUN/plots/`` (or ``--out``): ``success_vs_budget.png``, ``success_vs_horizon.png``,
-``plan_time_vs_samples.png`` and ``sweeps.json`` with every measured point.  Episodes are those
-of ``wm eval`` (``eval.seed + i``); budgets are ``samples x iterations`` with 10 % elites (at
+``steps_vs_horizon.png``, ``plan_time_vs_samples.png`` and ``sweeps.json`` with every measured
+point.  Episodes are those of ``wm eval`` (``eval.seed + i``); budgets are ``samples x iterations`` with 10 % elites (at
 least 2).  The default grids are small on purpose: on the default TwoRoom model every planner
 already succeeds at budget 10 x 10, so the interesting part of the curves is below it.
 """
@@ -89,11 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 def write_outputs(records: dict[str, list], out: Path, cfg, args: argparse.Namespace) -> None:
     title = f"{cfg.env.id} ({cfg.env.obs_type}), {args.episodes} episodes per point"
     line_plot(records["budget"], "budget", "success_rate", "planner", out / "success_vs_budget.png",
-              xlabel=f"budget: samples x {args.iterations} iterations", ylabel="success rate", title=title,
+              xlabel=f"budget: cost evaluations per plan (samples x {args.iterations} iterations; cem_gd + "
+                     f"{cfg.plan.refine_steps} refinement steps)", ylabel="success rate", title=title,
               logx=True)
     line_plot(records["horizon"], "horizon", "success_rate", "planner", out / "success_vs_horizon.png",
               xlabel=f"horizon (model steps of {cfg.model.frameskip} env steps); budget "
                      f"{args.horizon_samples} x {args.iterations}", ylabel="success rate", title=title)
+    line_plot(records["horizon"], "horizon", "steps_mean", "planner", out / "steps_vs_horizon.png",
+              xlabel=f"horizon (model steps of {cfg.model.frameskip} env steps); budget "
+                     f"{args.horizon_samples} x {args.iterations}", ylabel="env steps per episode (mean)", title=title)
     line_plot(records["time"], "samples", "plan_ms_median", "agent", out / "plan_time_vs_samples.png",
               xlabel=f"samples per iteration ({cfg.plan.iterations} iterations, horizon {cfg.plan.horizon})",
               ylabel="ms per plan (median)", title=f"{cfg.env.id}: planning time", logx=True, logy=True)

@@ -53,7 +53,8 @@ def test_each_planner_keeps_its_results_and_the_table_lists_them(tiny_run, capsy
         args = ["eval", "--out", str(run), "--quiet", *sets, "--set", "eval.agents=[mpc]",
                 "--set", f"plan.planner={planner}"]
         assert main(args) == 0
-        assert f"| mpc | {planner} | 16x2 |" in capsys.readouterr().out
+        budget = "16x2+10" if planner == "cem_gd" else "16x2"
+        assert f"| mpc | {planner} | {budget} |" in capsys.readouterr().out
         body = json.loads((run / "eval" / f"mpc-{planner}" / "results.json").read_text())
         assert body["planner"] == planner and body["plan"]["samples"] == 16
     table = (run / "eval" / "results.md").read_text()
@@ -83,7 +84,8 @@ def test_plot_planning_script_writes_three_plots(tiny_run, tmp_path):
                       "--samples", "4", "8", "--iterations", "2", "--horizons", "2", "3", "--time-samples", "4", "8",
                       "--time-starts", "1"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"success_vs_budget.png", "success_vs_horizon.png", "plan_time_vs_samples.png", "sweeps.json"}
+    assert names == {"success_vs_budget.png", "success_vs_horizon.png", "steps_vs_horizon.png",
+                     "plan_time_vs_samples.png", "sweeps.json"}
 
 
 @pytest.mark.slow

@@ -87,7 +87,7 @@ def test_budget_is_samples_times_iterations(name):
     rec = Recorder(quadratic(TARGET))
     make(name, 40, 6).plan(rec, 3, LOW, HIGH)
     extra = PlanConfig().refine_steps if name == "cem_gd" else 0
-    assert rec.rows() == 40 * 6 + extra
+    assert rec.rows() == 40 * 6 + extra == PlanConfig(planner=name, samples=40, iterations=6, elites=4).budget
 
 
 @pytest.mark.parametrize("name", PLANNERS)
