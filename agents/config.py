@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PLANNERS = ("cem",)
-AGENTS = ("mpc", "oracle", "random")
+PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
+AGENTS = ("mpc", "oracle", "random", "gcbc")
 DISTANCES = ("l2", "cosine")
 
 
@@ -14,13 +14,13 @@ class PlanConfig:
     """Planner, budget and cost of the MPC agents (latent and oracle alike)."""
 
     planner: str = "cem"
-    """Planner: ``cem``."""
+    """Planner: ``cem``, ``icem``, ``mppi``, ``gd`` (Adam through the cost) or ``cem_gd`` (CEM, then GD)."""
     horizon: int = 10
     """Planning horizon in model steps (each ``model.frameskip`` env steps)."""
     samples: int = 300
-    """Candidate action sequences per iteration."""
+    """Candidate action sequences per iteration (``gd``: sequences optimised in parallel)."""
     iterations: int = 10
-    """Refinement iterations per plan."""
+    """Iterations per plan (``gd``: Adam steps); the budget is ``samples x iterations`` evaluations."""
     elites: int = 30
     """Candidates kept to refit the sampling distribution."""
     init_std: float = 1.0
@@ -35,6 +35,20 @@ class PlanConfig:
     """Weight of the mean distance over the horizon, added to the terminal distance."""
     replan_every: int = 0
     """Env steps between replans (0: one model step, ``model.frameskip``)."""
+    noise_beta: float = 2.0
+    """``icem``: colour exponent of the sampling noise, PSD ~ 1/f^beta (0: white)."""
+    keep_elites: float = 0.3
+    """``icem``: fraction of the elites carried into the next iteration."""
+    momentum: float = 0.1
+    """``icem``: weight of the old mean and std in each refit."""
+    temperature: float = 0.1
+    """``mppi``: temperature, relative to the spread ``median(c) - min(c)`` of each iteration's costs."""
+    lr: float = 0.1
+    """``gd``, ``cem_gd``: Adam step size, as a fraction of the half action range."""
+    refine_steps: int = 10
+    """``cem_gd``: gradient steps on the CEM mean (single-sequence evaluations)."""
+    fd_eps: float = 0.02
+    """Oracle with ``gd`` / ``cem_gd``: central finite-difference step (fraction of the half range)."""
 
     def __post_init__(self) -> None:
         if self.planner not in PLANNERS:
@@ -48,8 +62,22 @@ class PlanConfig:
             raise ValueError(f"elites: must be <= samples ({self.samples}), got {self.elites}")
         if not 0 < self.min_std <= self.init_std:
             raise ValueError(f"min_std: must be in (0, init_std], got {self.min_std}")
-        if self.running_weight < 0 or self.replan_every < 0:
-            raise ValueError("running_weight and replan_every must be >= 0")
+        for name in ("running_weight", "replan_every", "noise_beta"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if self.refine_steps < 1:
+            raise ValueError(f"refine_steps: must be >= 1, got {self.refine_steps}")
+        for name in ("keep_elites", "momentum"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be in [0, 1), got {getattr(self, name)}")
+        for name in ("temperature", "lr", "fd_eps"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+
+    @property
+    def budget(self) -> int:
+        """Cost evaluations (of one action sequence) per plan: ``samples x iterations`` (+ ``refine_steps``)."""
+        return self.samples * self.iterations + (self.refine_steps if self.planner == "cem_gd" else 0)
 
 
 @dataclass(frozen=True)
@@ -57,7 +85,7 @@ class EvalConfig:
     """Which agents are evaluated, on how many episodes."""
 
     agents: tuple[str, ...] = ("mpc", "oracle", "random")
-    """Agents to evaluate, from ``mpc``, ``oracle``, ``random``."""
+    """Agents to evaluate, from ``mpc``, ``oracle``, ``random``, ``gcbc`` (goal-conditioned behaviour cloning)."""
     episodes: int = 50
     """Episodes per agent (episode ``i`` resets with ``seed + i``)."""
     seed: int = 100_000
@@ -68,6 +96,20 @@ class EvalConfig:
     """Torch device of the latent agent."""
     env_kwargs: dict = field(default_factory=dict)
     """Extra env constructor kwargs at evaluation only (e.g. ``same_room`` is a reset option)."""
+    workers: int = 1
+    """Local processes the episodes are split across (results identical to 1); under torchrun, the ranks."""
+    videos: int = 0
+    """Render the first ``videos`` episodes of each agent to ``eval/<name>/videos/*.mp4``."""
+    gcbc_steps: int = 3000
+    """``gcbc``: gradient steps of behaviour cloning on the run's dataset."""
+    gcbc_batch_size: int = 256
+    """``gcbc``: (observation, relabelled goal, action) triples per step."""
+    gcbc_lr: float = 1e-3
+    """``gcbc``: Adam learning rate."""
+    gcbc_hidden: int = 256
+    """``gcbc``: width of the policy MLP."""
+    gcbc_seed: int = 0
+    """``gcbc``: seed of initialisation and sampling."""
 
     def __post_init__(self) -> None:
         bad = [a for a in self.agents if a not in AGENTS]
@@ -77,3 +119,10 @@ class EvalConfig:
             raise ValueError(f"episodes: must be >= 1, got {self.episodes}")
         if self.max_steps < 0:
             raise ValueError(f"max_steps: must be >= 0, got {self.max_steps}")
+        for name in ("workers", "gcbc_steps", "gcbc_batch_size", "gcbc_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.videos < 0:
+            raise ValueError(f"videos: must be >= 0, got {self.videos}")
+        if not self.gcbc_lr > 0:
+            raise ValueError(f"gcbc_lr: must be > 0, got {self.gcbc_lr}")

@@ -6,15 +6,19 @@ from typing import Any
 
 from agents.baselines import RandomAgent
 from agents.config import PlanConfig
+from agents.gcbc import GCBCAgent, GCBCPolicy
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import build_planner
 from worldmodel.model import WorldModel
 
+PLANNING_AGENTS = ("mpc", "oracle")
+
 
 def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | None = None,
-                frameskip: int = 1, device: str = "cpu") -> Any:
-    """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator) or ``random``.
+                frameskip: int = 1, device: str = "cpu", policy: GCBCPolicy | None = None) -> Any:
+    """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator), ``random``
+    or ``gcbc`` (needs a trained ``policy``).
 
     ``frameskip`` is the action repeat of the oracle; it uses the model's when a model is given,
     so both planners search the same space.
@@ -29,4 +33,13 @@ def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | N
         return OracleMPCAgent(build_planner(plan), plan, low, high, repeat)
     if name == "random":
         return RandomAgent(low, high)
+    if name == "gcbc":
+        if policy is None:
+            raise ValueError("agent 'gcbc' needs a trained policy")
+        return GCBCAgent(policy, device)
     raise ValueError(f"unknown agent {name!r}")
+
+
+def result_label(name: str, plan: PlanConfig) -> str:
+    """Directory / row name of an agent's results: ``mpc-icem``, ``oracle-cem``, ``random``, ``gcbc``."""
+    return f"{name}-{plan.planner}" if name in PLANNING_AGENTS else name

@@ -75,7 +75,7 @@ class MPCAgent(RecedingHorizonAgent):
         self._z_goal: torch.Tensor | None = None
 
     def _encode(self, obs: np.ndarray) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: gradient planners differentiate through these latents
             return self.model.encode(torch.as_tensor(obs, device=self.device)[None])[0]
 
     def reset(self, obs: np.ndarray, info: dict) -> None:
@@ -85,10 +85,28 @@ class MPCAgent(RecedingHorizonAgent):
     def _begin(self, obs: np.ndarray) -> None:
         self._z0 = self._encode(obs)
 
+    def _rollout(self, actions: torch.Tensor) -> torch.Tensor:
+        """``actions (N, H, A)`` -> predicted latents ``(N, H, D)``; each action repeated ``frameskip`` times."""
+        n, h, _ = actions.shape
+        macro = actions.to(self.device).unsqueeze(2).expand(n, h, self.repeat, -1).reshape(n, h, -1)
+        return self.model.rollout(self._z0.expand(n, -1), macro)
+
     def _cost(self, actions: torch.Tensor) -> torch.Tensor:
-        """``actions (N, H, A)`` -> ``(N,)``; each action is repeated ``frameskip`` times."""
-        with torch.inference_mode():
-            n, h, _ = actions.shape
-            macro = actions.to(self.device).unsqueeze(2).expand(n, h, self.repeat, -1).reshape(n, h, -1)
-            z = self.model.rollout(self._z0.expand(n, -1), macro)
+        """``actions (N, H, A)`` -> ``(N,)``.
+
+        Differentiable when ``actions`` require grad (for ``gd`` / ``cem_gd``); otherwise it
+        runs under ``torch.inference_mode`` (no autograd bookkeeping).
+        """
+        with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
+            z = self._rollout(actions)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).cpu()
+
+    def imagined_latents(self) -> torch.Tensor | None:
+        """The latents the current plan is predicted to visit, ``(H, D)`` (None before the first plan).
+
+        An optional hook of the evaluator's video recorder, which decodes them with a decoder probe.
+        """
+        if self._plan is None:
+            return None
+        with torch.inference_mode():
+            return self._rollout(self._plan[None])[0].cpu()

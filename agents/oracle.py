@@ -2,6 +2,12 @@
 
 Candidate sequences are rolled out in batch with ``mujoco.rollout`` from the env's current
 simulator state, and scored with the task's own distance to the goal.
+
+Gradient planners (``gd``, ``cem_gd``) cannot backpropagate through MuJoCo; for them the
+oracle's cost is wrapped in central finite differences
+(:func:`agents.planners.finite_difference`, step ``plan.fd_eps``), so each gradient step
+costs ``1 + 2 H A`` rollouts per sequence instead of 1.  This is the documented fallback:
+the oracle then spends more simulator calls than its nominal ``samples x iterations``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from mujoco import rollout
 
 from agents.config import PlanConfig
 from agents.mpc import RecedingHorizonAgent
-from agents.planners import Planner
+from agents.planners import Planner, finite_difference
 
 
 class OracleMPCAgent(RecedingHorizonAgent):
@@ -23,6 +29,10 @@ class OracleMPCAgent(RecedingHorizonAgent):
                  repeat: int, threads: int = 2):
         super().__init__(planner, cfg, low, high, repeat)
         self.threads = threads
+        if planner.needs_gradient:
+            self._cost = finite_difference(self._sim_cost, self.low, self.high, cfg.fd_eps)
+        else:
+            self._cost = self._sim_cost
         self.env = None
         self._datas: list[mujoco.MjData] = []
         self._state: np.ndarray | None = None
@@ -37,12 +47,12 @@ class OracleMPCAgent(RecedingHorizonAgent):
             raise RuntimeError("OracleMPCAgent needs attach(env) before acting")
         self._state = self.env.get_sim_state()
 
-    def _cost(self, actions: torch.Tensor) -> torch.Tensor:
+    def _sim_cost(self, actions: torch.Tensor) -> torch.Tensor:
         """``actions (N, H, A)`` -> true goal distance after the rollout ``(N,)``."""
         env = self.env
         h = actions.shape[1]
         per_step = self.repeat * env.frame_skip
-        ctrl = np.repeat(actions.numpy().astype(np.float64), per_step, axis=1)  # (N, H*k*fs, A)
+        ctrl = np.repeat(actions.detach().numpy().astype(np.float64), per_step, axis=1)  # (N, H*k*fs, A)
         states, _ = rollout.rollout(env.model, self._datas, self._state[None], ctrl)
         terminal = env.distance_from_physics(states[:, -1])
         cost = terminal

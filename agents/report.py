@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 
-def _fmt_ms(x: float) -> str:
-    return "-" if x != x else f"{x:.1f}"  # nan -> "-"
+def _fmt(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None or x != x else f"{x:.{digits}f}"  # None / nan -> "-"
+
+
+def _budget(s: dict[str, Any]) -> str:
+    plan = s.get("plan")
+    if not plan or s.get("planner") is None:
+        return "-"
+    refine = f"+{plan['refine_steps']}" if s.get("planner") == "cem_gd" else ""
+    return f"{plan['samples']}x{plan['iterations']}{refine}"
 
 
 def results_table(summaries: list[dict[str, Any]]) -> str:
-    """A markdown table: agent, success [95 % CI], final distance, plan ms, steps."""
-    lines = ["| agent | success | 95% CI | final dist | plan ms (median) | plan ms (p95) | steps |",
-             "|---|---|---|---|---|---|---|"]
+    """A markdown table: agent, planner, budget, success [95 % CI], final distance, plan ms, ms/step, steps."""
+    lines = ["| agent | planner | budget | success | 95% CI | final dist | plan ms (median) | plan ms (p95) "
+             "| ms/step | steps |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         lo, hi = s["success_ci95"]
-        lines.append(f"| {s['agent']} | {s['success_rate']:.2f} ({round(s['success_rate'] * s['episodes'])}"
-                     f"/{s['episodes']}) | [{lo:.2f}, {hi:.2f}] | {s['final_distance_mean']:.3f} | "
-                     f"{_fmt_ms(s['plan_ms_median'])} | {_fmt_ms(s['plan_ms_p95'])} | {s['steps_mean']:.1f} |")
+        wins = round(s["success_rate"] * s["episodes"])
+        lines.append(f"| {s['agent']} | {s.get('planner') or '-'} | {_budget(s)} | {s['success_rate']:.2f} "
+                     f"({wins}/{s['episodes']}) | [{lo:.2f}, {hi:.2f}] | {s['final_distance_mean']:.3f} | "
+                     f"{_fmt(s['plan_ms_median'])} | {_fmt(s['plan_ms_p95'])} | "
+                     f"{_fmt(s.get('act_ms_per_step'), 2)} | {s['steps_mean']:.1f} |")
     return "\n".join(lines)

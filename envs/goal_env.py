@@ -155,6 +155,15 @@ class MujocoGoalEnv(gym.Env):
         """The camera image of the current configuration, uint8 ``(H, W, 3)``."""
         return self._renderer.render(self.data)
 
+    def render_goal(self) -> np.ndarray:
+        """The camera image of the goal configuration, uint8 ``(H, W, 3)`` (for videos of state-obs runs)."""
+        saved = self.get_sim_state()
+        self._apply_goal_config()
+        mujoco.mj_forward(self.model, self.data)
+        image = self.render_frame()
+        self.set_sim_state(saved)
+        return image
+
     def _observe(self) -> np.ndarray:
         if self.obs_type == "state":
             return self.state_vector().astype(np.float32)

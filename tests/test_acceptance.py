@@ -12,8 +12,9 @@ from wm.cli import main
 @pytest.mark.slow
 def test_default_run_meets_targets(tmp_path):
     assert main(["run", "--out", str(tmp_path), "--quiet"]) == 0
-    rate = {a: json.loads((tmp_path / "eval" / a / "results.json").read_text())["success_rate"]
-            for a in ("mpc", "oracle", "random")}
+    labels = {"mpc": "mpc-cem", "oracle": "oracle-cem", "random": "random"}
+    rate = {a: json.loads((tmp_path / "eval" / label / "results.json").read_text())["success_rate"]
+            for a, label in labels.items()}
     assert rate["mpc"] >= 0.90
     assert rate["oracle"] >= 0.95
     assert rate["random"] <= 0.2

@@ -46,7 +46,7 @@ def test_collect_train_eval_inspect(tmp_path, tiny_overrides, capsys):
     assert main(["eval", "--out", str(run), "--quiet", *sets]) == 0
     out = capsys.readouterr().out
     assert "| mpc |" in out and "| oracle |" in out and "| random |" in out
-    result = json.loads((run / "eval" / "mpc" / "results.json").read_text())
+    result = json.loads((run / "eval" / "mpc-cem" / "results.json").read_text())
     for key in ("env_id", "obs_type", "agent", "planner", "episodes", "seed", "success_rate", "success_ci95",
                 "final_distance_mean", "plan_ms_median", "plan_ms_p95", "steps_mean", "wall_s", "config_hash",
                 "git_commit", "versions"):

@@ -86,5 +86,5 @@ def test_worked_example_end_to_end(tmp_path, tiny_overrides, capsys):
     assert main(["run", "--config", str(config), "--out", str(run), "--quiet", *sets]) == 0
     out = capsys.readouterr().out
     assert "| mpc |" in out and "| oracle |" in out and "| random |" in out
-    result = json.loads((run / "eval" / "oracle" / "results.json").read_text())
+    result = json.loads((run / "eval" / "oracle-cem" / "results.json").read_text())
     assert result["env_id"] == "wm/Custom-v0" and result["episodes"] == 2

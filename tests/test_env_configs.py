@@ -31,7 +31,7 @@ def _sections(path: Path) -> tuple[EnvConfig, DataConfig]:
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_env_collects(path):
     env, data = _sections(path)
-    assert path.stem.endswith(env.obs_type)  # configs/<env>_<obs>.yaml
+    assert env.obs_type in path.stem.split("_")  # configs/<env>_<obs>[_<variant>].yaml
     eps = collect(env, DataConfig(**{**data.__dict__, "episodes": 1, "episode_steps": 3, "workers": 1}), None,
                   progress=False)
     assert eps.num_steps == 3 and np.isfinite(eps.states).all()

@@ -39,9 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "under torchrun --nproc-per-node N, with DDP")
     _common(p, "run directory (required)")
     p.add_argument("--resume", action="store_true", help="continue exactly from RUN/checkpoints/train_state.pt")
-    p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>/results.json")
+    p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>[-<planner>]/results.json")
     _common(p, "run directory (required)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="split the episodes across N processes (same as --set eval.workers=N)")
+    p.add_argument("--videos", type=int, metavar="N",
+                   help="render the first N episodes of each agent to mp4 (same as --set eval.videos=N)")
     p = sub.add_parser("bench", help="run the benchmark suite; write results files, BENCHMARKS.md, README table")
     p.add_argument("--suite", type=Path, default=Path("configs/bench"), help="folder of task files")
     p.add_argument("--only", default="", help="comma-separated task names")
@@ -88,6 +92,12 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_flags(args: argparse.Namespace) -> list[str]:
+    """``--workers`` / ``--videos`` as ``--set`` overrides."""
+    flags = {"workers": getattr(args, "workers", None), "videos": getattr(args, "videos", None)}
+    return [f"eval.{key}={value}" for key, value in flags.items() if value is not None]
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "data":
         return _data(args)
@@ -95,7 +105,7 @@ def dispatch(args: argparse.Namespace) -> int:
         print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
                           args.runs, args.report_only, not args.quiet))
         return 0
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set + _eval_flags(args))
     out, progress = _out(args, cfg), not args.quiet
     if args.verb == "run":
         print(f"run directory: {out}")
@@ -110,7 +120,9 @@ def dispatch(args: argparse.Namespace) -> int:
             print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
                   f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
     elif args.verb == "eval":
-        print(results_table(pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)))
+        summaries = pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)
+        if summaries:  # under torchrun only rank 0 has them
+            print(results_table(summaries))
     return 0
 
 

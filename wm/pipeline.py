@@ -6,21 +6,28 @@ Layout of a run directory::
     data/dataset.h5        the exploration dataset
     checkpoints/           model.safetensors + config.yaml
     tb/                    TensorBoard logs
-    eval/<agent>/results.json, eval/results.md
+    gcbc/<key>/            the GCBC baseline, when evaluated (model.safetensors + config.yaml)
+    eval/<label>/results.json, results.md, videos/*.mp4   (label: mpc-cem, oracle-cem, random, gcbc, ...)
+    eval/results.md        one row per evaluated label
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from agents.evaluate import evaluate
-from agents.factory import build_agent
+from agents import parallel
+from agents.factory import PLANNING_AGENTS, build_agent, result_label
+from agents.gcbc_train import fit_or_load
 from agents.report import results_table
+from agents.video import VideoOptions, find_decoder_probe
 from envs.collect import collect
 from envs.dataset import Episodes, read_dataset
 from envs.registration import make_env
@@ -74,28 +81,70 @@ def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bo
     return metrics
 
 
+def _gcbc_policy(cfg: RunConfig, run_dir: Path, progress: bool):
+    """Train GCBC on the run's dataset, or load it when trained before with the same settings."""
+    e = cfg.eval
+    fit = partial(fit_or_load, dataset_path(cfg, run_dir), run_dir / "gcbc", e.gcbc_steps, e.gcbc_batch_size,
+                  e.gcbc_lr, e.gcbc_hidden, e.gcbc_seed, e.device)
+    rank, _ = parallel.distributed_context()
+    if rank == 0:
+        policy, _ = fit(progress=progress)
+    parallel.barrier()  # under torchrun the other ranks load what rank 0 trained
+    if rank != 0:
+        policy, _ = fit(progress=False)
+    return policy
+
+
+def write_results_table(cfg: RunConfig, run_dir: Path) -> Path:
+    """``eval/results.md``: one row per ``eval/*/results.json`` of the run (planning agents first)."""
+    order = {"mpc": 0, "oracle": 1, "gcbc": 2, "random": 3}
+    found = [json.loads(p.read_text()) for p in sorted((run_dir / "eval").glob("*/results.json"))]
+    found.sort(key=lambda s: (order.get(s["agent"], 9), s.get("planner") or ""))
+    path = run_dir / "eval" / "results.md"
+    path.write_text(f"# {cfg.env.id} ({cfg.env.obs_type})\n\n{results_table(found)}\n")
+    return path
+
+
+def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
+    """Provenance for ``results.json``; planning agents also record their planner and plan config."""
+    planning = name in PLANNING_AGENTS
+    return {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
+            "versions": versions(), "planner": cfg.plan.planner if planning else None,
+            **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
+
+
 def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = None,
                     progress: bool = True) -> list[dict[str, Any]]:
-    """``wm eval``: evaluate every agent of ``cfg.eval.agents``; write results and a table."""
-    model = None
-    if "mpc" in cfg.eval.agents:
-        model = load_model(checkpoint or run_dir / "checkpoints", cfg.eval.device)
+    """``wm eval``: evaluate every agent of ``cfg.eval.agents`` into ``eval/<agent>[-<planner>]/``.
+
+    Episodes are split across ``eval.workers`` processes, or across the ranks under torchrun
+    (rank 0 writes; the other ranks return nothing).
+    """
+    rank, _ = parallel.distributed_context()
+    ckpt = checkpoint or run_dir / "checkpoints"
+    model = load_model(ckpt, cfg.eval.device) if "mpc" in cfg.eval.agents else None
+    policy = _gcbc_policy(cfg, run_dir, progress) if "gcbc" in cfg.eval.agents else None
+    decoder = find_decoder_probe(ckpt, cfg.eval.device) if cfg.eval.videos and model is not None else None
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
-    meta = {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
-            "versions": versions()}
     summaries = []
-    for name in cfg.eval.agents:
-        agent = build_agent(name, cfg.plan, env.action_space, model, cfg.model.frameskip, cfg.eval.device)
-        planner = cfg.plan.planner if name != "random" else None
-        with torch.inference_mode(False):
-            result = evaluate(agent, cfg.env.id, cfg.eval.episodes, cfg.eval.seed,
-                              {**cfg.env.make_kwargs(), **cfg.eval.env_kwargs}, cfg.eval.max_steps, name,
-                              progress, {**meta, "planner": planner})
-        result.write(run_dir / "eval" / name / "results.json")
-        summaries.append(result.summary())
+    with ExitStack() as stack:
+        pool = stack.enter_context(parallel.worker_pool(cfg.eval.workers)) if cfg.eval.workers > 1 else None
+        for name in cfg.eval.agents:
+            agent = build_agent(name, cfg.plan, env.action_space, model, cfg.model.frameskip, cfg.eval.device, policy)
+            label = result_label(name, cfg.plan)
+            video = VideoOptions(tuple(range(cfg.eval.videos)), run_dir / "eval" / label / "videos",
+                                 decoder if name == "mpc" else None) if cfg.eval.videos else None
+            with torch.inference_mode(False):
+                result = parallel.evaluate_sharded(
+                    agent, cfg.eval.episodes, cfg.eval.workers, progress and rank == 0, pool, env_id=cfg.env.id,
+                    seed=cfg.eval.seed, env_kwargs={**cfg.env.make_kwargs(), **cfg.eval.env_kwargs},
+                    max_steps=cfg.eval.max_steps, name=name, meta=_agent_meta(cfg, name), video=video)
+            if rank == 0:
+                result.write_dir(run_dir / "eval" / label)
+                summaries.append(result.summary())
     env.close()
-    table = results_table(summaries)
-    (run_dir / "eval" / "results.md").write_text(f"# {cfg.env.id} ({cfg.env.obs_type})\n\n{table}\n")
+    if rank == 0:
+        write_results_table(cfg, run_dir)
     return summaries
 
 

@@ -1,9 +1,21 @@
-"""The planner interface.
+"""The planner interface and what every planner shares.
 
 A planner minimises ``cost_fn(actions (N, H, A)) -> (N,)`` over action sequences inside
 ``[low, high]`` and returns the best sequence ``(H, A)``.  It knows nothing of envs,
-models or logging; non-finite costs are treated as +inf and never selected, and no
-returned action leaves the bounds.
+models or logging.  Guarantees, for every planner:
+
+* non-finite costs (NaN, +-inf) are treated as +inf and never selected; if no candidate
+  ever has a finite cost, the initial sequence (``init``, else the box centre) is returned;
+* no returned action leaves the bounds;
+* the budget is ``samples x iterations`` cost evaluations of one sequence each
+  (``cem_gd`` adds ``refine_steps`` single-sequence evaluations);
+* same seed (:meth:`Planner.seed`) and same costs -> same plan.
+
+Gradients.  A cost is *differentiable* when, called on ``actions`` that require grad (with
+grad enabled), it returns costs connected to them by autograd.  Planners that need gradients
+(``needs_gradient = True``: ``gd``, ``cem_gd``) call the cost that way and raise
+:class:`NonDifferentiableCost` otherwise; callers whose cost is a black box (the oracle's
+simulator) wrap it with :func:`agents.planners.finite_diff.finite_difference` first.
 """
 
 from __future__ import annotations
@@ -16,7 +28,13 @@ import torch
 CostFn = Callable[[torch.Tensor], torch.Tensor]
 
 
+class NonDifferentiableCost(TypeError):
+    """A gradient planner was given a cost that autograd cannot differentiate."""
+
+
 class Planner(Protocol):
+    needs_gradient: bool
+
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
              init: torch.Tensor | None = None) -> torch.Tensor:
         """``low, high (A,)``, ``init (H, A)`` or None -> actions ``(H, A)``."""
@@ -31,10 +49,57 @@ def sanitize(costs: torch.Tensor) -> torch.Tensor:
     return torch.where(torch.isfinite(costs), costs, torch.full_like(costs, float("inf")))
 
 
+def initial_mean(horizon: int, low: torch.Tensor, high: torch.Tensor,
+                 init: torch.Tensor | None) -> torch.Tensor:
+    """The starting sequence ``(H, A)``: ``init`` clipped to the box, else the box centre."""
+    if init is None:
+        return ((high + low) / 2).expand(horizon, -1).clone()
+    if init.shape != (horizon, low.shape[0]):
+        raise ValueError(f"init: expected shape {(horizon, low.shape[0])}, got {tuple(init.shape)}")
+    return torch.clamp(init.float(), low, high)
+
+
+class Best:
+    """The lowest finite-cost sequence seen so far (starts at ``fallback`` with cost +inf)."""
+
+    def __init__(self, fallback: torch.Tensor):
+        self.actions, self.cost = fallback.clone(), float("inf")
+
+    def update(self, candidates: torch.Tensor, costs: torch.Tensor) -> None:
+        """``candidates (N, H, A)``, sanitised ``costs (N,)``."""
+        i = int(torch.argmin(costs))
+        if float(costs[i]) < self.cost:
+            self.cost, self.actions = float(costs[i]), candidates[i].detach().clone()
+
+
+def evaluate_costs(cost_fn: CostFn, candidates: torch.Tensor) -> torch.Tensor:
+    """Score ``candidates (N, H, A)`` without autograd; sanitised ``(N,)`` float32."""
+    with torch.no_grad():
+        costs = cost_fn(candidates)
+    if costs.shape != (candidates.shape[0],):
+        raise ValueError(f"cost_fn: expected costs of shape ({candidates.shape[0]},), got {tuple(costs.shape)}")
+    return sanitize(costs.detach().float().cpu())
+
+
 def build_planner(cfg) -> Planner:
     """The planner named by ``cfg.planner`` (an :class:`agents.config.PlanConfig`)."""
-    if cfg.planner == "cem":
-        from agents.planners.cem import CEM
+    from agents.planners.cem import CEM
+    from agents.planners.cem_gd import CEMGD
+    from agents.planners.gd import GradientDescent
+    from agents.planners.icem import ICEM
+    from agents.planners.mppi import MPPI
 
-        return CEM(cfg.samples, cfg.iterations, cfg.elites, cfg.init_std, cfg.min_std)
+    common = {"samples": cfg.samples, "iterations": cfg.iterations, "init_std": cfg.init_std}
+    if cfg.planner == "cem":
+        return CEM(**common, elites=cfg.elites, min_std=cfg.min_std)
+    if cfg.planner == "icem":
+        return ICEM(**common, elites=cfg.elites, min_std=cfg.min_std, beta=cfg.noise_beta,
+                    keep_elites=cfg.keep_elites, momentum=cfg.momentum)
+    if cfg.planner == "mppi":
+        return MPPI(**common, temperature=cfg.temperature, min_std=cfg.min_std)
+    if cfg.planner == "gd":
+        return GradientDescent(**common, lr=cfg.lr)
+    if cfg.planner == "cem_gd":
+        return CEMGD(**common, elites=cfg.elites, min_std=cfg.min_std, lr=cfg.lr,
+                     refine_steps=cfg.refine_steps)
     raise ValueError(f"planner: unknown {cfg.planner!r}")

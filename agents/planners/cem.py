@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import torch
 
-from agents.planners.base import CostFn, sanitize
+from agents.planners.base import Best, CostFn, evaluate_costs, initial_mean
+
+
+def refit(candidates: torch.Tensor, costs: torch.Tensor, elites: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std ``(H, A)`` of the ``elites`` lowest-cost ``candidates (N, H, A)``.
+
+    Non-finite costs are never elites (while at least one cost is finite).
+    """
+    order = torch.argsort(costs)
+    finite = int(torch.isfinite(costs).sum())
+    elite = candidates[order[: max(1, min(elites, finite))]]
+    return elite.mean(0), elite.std(0, unbiased=False)
 
 
 class CEM:
     """Cross-entropy method over ``(H, A)`` action sequences."""
+
+    needs_gradient = False
 
     def __init__(self, samples: int = 300, iterations: int = 10, elites: int = 30,
                  init_std: float = 1.0, min_std: float = 0.05, seed: int = 0):
@@ -25,27 +38,26 @@ class CEM:
     def seed(self, seed: int) -> None:
         self.gen.manual_seed(seed)
 
-    @torch.no_grad()
-    def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
-             init: torch.Tensor | None = None) -> torch.Tensor:
-        """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
+    def search(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
+               init: torch.Tensor | None = None) -> tuple[Best, torch.Tensor]:
+        """Run CEM; return the best sequence seen and the final mean ``(H, A)``."""
         low, high = low.float(), high.float()
         half = (high - low) / 2
-        mean = ((high + low) / 2).expand(horizon, -1).clone() if init is None else init.float().clone()
-        mean = torch.clamp(mean, low, high)
+        mean = initial_mean(horizon, low, high, init)
         std = (self.init_std * half).expand(horizon, -1).clone()
-        best, best_cost = mean.clone(), float("inf")
+        best = Best(mean)
         for _ in range(self.iterations):
             noise = torch.randn((self.samples, *mean.shape), generator=self.gen)
             cand = torch.clamp(mean + std * noise, low, high)
             cand[0] = mean
-            costs = sanitize(cost_fn(cand).float())
-            order = torch.argsort(costs)
-            if costs[order[0]] < best_cost:
-                best_cost, best = float(costs[order[0]]), cand[order[0]].clone()
-            elite = cand[order[: self.elites]]
-            if not torch.isfinite(costs[order[: self.elites]]).all():
-                elite = cand[order[: max(1, int(torch.isfinite(costs).sum()))]]
-            mean = elite.mean(0)
-            std = torch.maximum(elite.std(0, unbiased=False), self.min_std * half)
-        return torch.clamp(best, low, high)
+            costs = evaluate_costs(cost_fn, cand)
+            best.update(cand, costs)
+            mean, std = refit(cand, costs, self.elites)
+            std = torch.maximum(std, self.min_std * half)
+        return best, mean
+
+    def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
+             init: torch.Tensor | None = None) -> torch.Tensor:
+        """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
+        best, _ = self.search(cost_fn, horizon, low, high, init)
+        return torch.clamp(best.actions, low.float(), high.float())

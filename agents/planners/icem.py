@@ -1,0 +1,66 @@
+"""iCEM: the improved cross-entropy method (Pinneri et al. 2020, CoRL).
+
+CEM with three changes, each a parameter:
+
+* coloured sampling noise ``S(f) ~ 1/f^beta`` along the horizon (``beta = 0``: plain CEM
+  noise; ``beta = 2``: smooth, low-frequency action sequences);
+* elite reuse: a fraction ``keep_elites`` of the elites of one iteration joins the next
+  iteration's population with its already-known cost (no re-evaluation);
+* momentum: ``mu <- momentum * mu + (1 - momentum) * mean(elites)`` (same for ``sigma``).
+
+Shift initialisation is the caller's ``init`` (the MPC agent passes the previous plan
+shifted by one step).  Unlike the paper the population does not decay across iterations,
+so the budget is exactly ``samples x iterations`` evaluations, as for every planner.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from agents.planners.base import Best, CostFn, evaluate_costs, initial_mean
+from agents.planners.cem import refit
+from agents.planners.noise import colored_noise
+
+
+class ICEM:
+    """iCEM over ``(H, A)`` action sequences; see the module docstring."""
+
+    needs_gradient = False
+
+    def __init__(self, samples: int = 300, iterations: int = 10, elites: int = 30, init_std: float = 1.0,
+                 min_std: float = 0.05, beta: float = 2.0, keep_elites: float = 0.3, momentum: float = 0.1,
+                 seed: int = 0):
+        self.samples, self.iterations, self.elites = samples, iterations, elites
+        self.init_std, self.min_std = init_std, min_std
+        self.beta, self.keep, self.momentum = beta, round(keep_elites * elites), momentum
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def seed(self, seed: int) -> None:
+        self.gen.manual_seed(seed)
+
+    def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
+             init: torch.Tensor | None = None) -> torch.Tensor:
+        """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
+        low, high = low.float(), high.float()
+        half = (high - low) / 2
+        mean = initial_mean(horizon, low, high, init)
+        std = (self.init_std * half).expand(horizon, -1).clone()
+        best = Best(mean)
+        kept, kept_costs = torch.empty((0, *mean.shape)), torch.empty(0)  # (K', H, A), (K',)
+        for _ in range(self.iterations):
+            # Step 1. sample coloured noise around the mean; the mean itself is a candidate
+            noise = colored_noise(self.samples, horizon, mean.shape[1], self.beta, self.gen)
+            cand = torch.clamp(mean + std * noise, low, high)
+            cand[0] = mean
+            # Step 2. score the new candidates; the kept elites keep their known costs
+            costs = evaluate_costs(cost_fn, cand)
+            best.update(cand, costs)
+            pool, pool_costs = torch.cat([cand, kept]), torch.cat([costs, kept_costs])
+            # Step 3. refit with momentum, and keep the best elites for the next iteration
+            elite_mean, elite_std = refit(pool, pool_costs, self.elites)
+            mean = self.momentum * mean + (1 - self.momentum) * elite_mean
+            std = torch.maximum(self.momentum * std + (1 - self.momentum) * elite_std, self.min_std * half)
+            order = torch.argsort(pool_costs)[: self.keep]
+            order = order[torch.isfinite(pool_costs[order])]
+            kept, kept_costs = pool[order], pool_costs[order]
+        return torch.clamp(best.actions, low, high)
