@@ -59,3 +59,11 @@ def test_readme_table_replaced_between_markers(tmp_path):
     text = readme.read_text()
     assert "old" not in text and "0.50 [0.20, 0.80]" in text and "NOT met" in text and "X 0.70" in text
     assert text.startswith("intro\n") and text.endswith("end\n")
+
+
+def test_load_results_skips_other_json(tmp_path):
+    from wm.bench import load_results
+
+    (tmp_path / "a.json").write_text(json.dumps({"name": "a", "agents": {}}))
+    (tmp_path / "plan_speed.json").write_text(json.dumps({"plan_ms_median": 80.0}))
+    assert [r["name"] for r in load_results(tmp_path)] == ["a"]

@@ -128,8 +128,9 @@ def run_suite(tasks: list[BenchTask], results_dir: Path, runs_dir: Path, quick: 
 
 
 def load_results(results_dir: Path) -> list[dict[str, Any]]:
-    """Every result record in ``results_dir`` (sorted by name)."""
-    return [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+    """Every task result record in ``results_dir`` (sorted by name; other json files are skipped)."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+    return [r for r in records if isinstance(r, dict) and {"name", "agents"} <= r.keys()]
 
 
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
