@@ -134,7 +134,8 @@ def report(res: dict) -> str:
     for run in res["runs"]:
         p, m, r = run["plan_ms"], run["matmul_ms"], run["ratios"]
         lines.append(f"[{run['threads']} threads] plan ms: reference {p['reference']:.1f}, fp32 {p['fp32']:.1f}, "
-                     f"bf16 {p['bf16']:.1f} (goal <= 100); matmul chain ms: fp32 {m['fp32']:.1f}, bf16 {m['bf16']:.1f}; "
+                     f"bf16 {p['bf16']:.1f} (goal <= 100); matmul chain ms: fp32 {m['fp32']:.1f}, "
+                     f"bf16 {m['bf16']:.1f}; "
                      f"planner/matmul {r['planner_over_matmul']:.2f} (bf16 {r['planner_over_matmul_bf16']:.2f}, "
                      f"goal <= 2); encode {run['encode_ms']:.2f} ms")
         if "oracle_ms" in run:
