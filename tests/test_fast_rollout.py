@@ -87,3 +87,18 @@ def test_mpc_plan_same_with_fast_path_as_reference():
     torch.testing.assert_close(_plan(m, "fp32", False), _plan(m, "fp32", True), rtol=0, atol=1e-5)
     bf16 = _plan(m, "bf16", False)
     assert bf16.shape == (4, 3) and bf16.abs().max() <= 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), elites=st.integers(1, 12), n_inf=st.integers(0, 10), seed=st.integers(0, 100))
+def test_cem_refit_topk_equals_full_sort(n, elites, n_inf, seed):
+    from agents.planners.cem import refit
+
+    g = torch.Generator().manual_seed(seed)
+    cand, costs = torch.randn(n, 3, 2, generator=g), torch.randn(n, generator=g)
+    costs[: min(n_inf, n - 1)] = float("inf")  # sanitised non-finite costs, at least one finite
+    finite = int(torch.isfinite(costs).sum())
+    ref = cand[torch.argsort(costs)[: max(1, min(elites, finite))]]
+    mean, std = refit(cand, costs, elites)
+    torch.testing.assert_close(mean, ref.mean(0))
+    torch.testing.assert_close(std, ref.std(0, unbiased=False))
