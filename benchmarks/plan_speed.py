@@ -32,7 +32,7 @@ from agents.config import PlanConfig
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import CEM
-from benchmarks.timing import machine_info, median_time, run_worker
+from benchmarks.timing import interleaved_medians, machine_info, median_time, run_worker
 from envs.registration import make_env
 from wm.config import load_config
 from worldmodel.model import WorldModel
@@ -84,23 +84,25 @@ def measure(args: argparse.Namespace) -> dict:
     plan = PlanConfig(samples=args.samples, iterations=args.iterations, elites=min(30, args.samples),
                       horizon=args.horizon)
     out: dict = {"threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-                 "plan_ms": {}, "matmul_ms": {}, "plan_max_diff": {}}
-    plans = {}
-    for path in PATHS:
-        agent = latent_agent(model, plan, env, obs, info, path)
-        low, high = agent.low, agent.high
+                 "plan_max_diff": {}}
+    agents = {path: latent_agent(model, plan, env, obs, info, path) for path in PATHS}
 
-        def run(agent=agent, low=low, high=high):
+    def planner(agent: MPCAgent):
+        def run() -> torch.Tensor:
             agent.planner.seed(0)
-            return agent.planner.plan(agent._cost, plan.horizon, low, high)
-        out["plan_ms"][path] = 1000 * median_time(run, args.repeats)
-        plans[path] = run()
+            return agent.planner.plan(agent._cost, plan.horizon, agent.low, agent.high)
+        return run
+    runs = [planner(agents[path]) for path in PATHS]
+    calls, shapes = args.iterations * args.horizon, linear_shapes(model)
+    chains = [matmul_chain(shapes, args.samples, calls, dtype) for dtype in (torch.float32, torch.bfloat16)]
+    times = interleaved_medians(runs + chains, args.repeats)  # round-robin: fair under other processes' load
+    out["plan_ms"] = {path: 1000 * t for path, t in zip(PATHS, times, strict=False)}
+    out["matmul_ms"] = {"fp32": 1000 * times[-2], "bf16": 1000 * times[-1]}
+    plans = {path: run() for path, run in zip(PATHS, runs, strict=True)}
+    agent, low, high = agents["fp32"], agents["fp32"].low, agents["fp32"].high
     for path in PATHS[1:]:
         out["plan_max_diff"][path] = float((plans[path] - plans["reference"]).abs().max())
     out["encode_ms"] = 1000 * median_time(lambda: agent._encode(obs), args.repeats)
-    calls, shapes = args.iterations * args.horizon, linear_shapes(model)
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        out["matmul_ms"][name] = 1000 * median_time(matmul_chain(shapes, args.samples, calls, dtype), args.repeats)
     if not args.no_oracle:
         oracle = OracleMPCAgent(CEM(plan.samples, plan.iterations, plan.elites, seed=0), plan,
                                 env.action_space.low, env.action_space.high, cfg.model.frameskip, args.threads)

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from agents.config import PlanConfig
 from agents.evaluate import evaluate
 from agents.mpc import MPCAgent
 from agents.planners import CEM
-from benchmarks.timing import linear_fit, machine_info, median_time
+from benchmarks.timing import interleaved_medians, linear_fit, machine_info
 from envs.dataset import Episodes
 from envs.registration import make_env
 from wm.config import load_config
@@ -45,27 +46,29 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PIXELS, STATE = "configs/tworoom_pixels.yaml", "configs/tworoom_state.yaml"
 
 
-def plan_time_ms(model: WorldModel, env, samples: int, horizon: int, iterations: int, repeats: int) -> float:
-    """Median ms of one CEM plan of ``samples x iterations`` at ``horizon`` from the env's first observation."""
+def plan_fn(model: WorldModel, env, samples: int, horizon: int, iterations: int) -> Callable[[], torch.Tensor]:
+    """One CEM plan of ``samples x iterations`` at ``horizon`` from the env's first observation."""
     obs, info = env.reset(seed=0)
     plan = PlanConfig(samples=samples, iterations=iterations, elites=min(30, samples), horizon=horizon)
     agent = MPCAgent(model, CEM(samples, iterations, plan.elites, seed=0), plan,
                      env.action_space.low, env.action_space.high)
     agent.reset(obs, info)
     agent._begin(obs)
-    return 1000 * median_time(lambda: agent.planner.plan(agent._cost, horizon, agent.low, agent.high), repeats)
+    return lambda: agent.planner.plan(agent._cost, horizon, agent.low, agent.high)
 
 
 def plan_scaling(samples: list[int], horizons: list[int], iterations: int, repeats: int) -> dict:
-    """Plan ms vs samples (horizon 5) and vs horizon (300 samples), with linear fits."""
+    """Plan ms vs samples (horizon 5) and vs horizon (300 samples), timed round-robin, with linear fits."""
     cfg = load_config(PIXELS, [])
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     torch.manual_seed(0)
     model = WorldModel(cfg.model, env.observation_space.shape, env.action_space.shape[0]).eval()
-    by_n = [plan_time_ms(model, env, n, 5, iterations, repeats) for n in samples]
-    by_h = [plan_time_ms(model, env, 300, h, iterations, repeats) for h in horizons]
+    fns = [plan_fn(model, env, n, 5, iterations) for n in samples]
+    fns += [plan_fn(model, env, 300, h, iterations) for h in horizons]
+    ms = [1000 * t for t in interleaved_medians(fns, repeats)]
     env.close()
-    return {"iterations": iterations, "samples": samples, "ms_by_samples": by_n,
+    by_n, by_h = ms[:len(samples)], ms[len(samples):]
+    return {"iterations": iterations, "repeats": repeats, "samples": samples, "ms_by_samples": by_n,
             "fit_samples": linear_fit(samples, by_n), "horizons": horizons, "ms_by_horizon": by_h,
             "fit_horizon": linear_fit(horizons, by_h)}
 
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     batches = [16, 64] if q else [16, 32, 64, 128, 256]
     res = {"threads": args.threads, "quick": q, "machine": machine_info(),
            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
-    res["plan"] = plan_scaling(samples, horizons, iterations=5 if q else 30, repeats=2 if q else 5)
+    res["plan"] = plan_scaling(samples, horizons, iterations=5 if q else 30, repeats=2 if q else 7)
     res["train"] = {kind: {"config": cfg, "steps": steps, "batch_sizes": batches,
                            "samples_per_s": [train_rate(cfg, b, steps, args.threads) for b in batches]}
                     for kind, cfg, steps in (("state", STATE, 5 if q else 200), ("pixels", PIXELS, 2 if q else 20))}

@@ -29,6 +29,22 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> floa
     return statistics.median(times)
 
 
+def interleaved_medians(fns: list[Callable[[], object]], repeats: int, warmup: int = 1) -> list[float]:
+    """Median seconds of each of ``fns``, timed round-robin (``repeats`` rounds after ``warmup`` rounds).
+
+    Interleaving spreads the bursts of other processes on a shared machine over every
+    variant alike, so ratios between them stay fair even when absolute times are noisy.
+    """
+    times: list[list[float]] = [[] for _ in fns]
+    for r in range(warmup + repeats):
+        for fn, ts in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            if r >= warmup:
+                ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``."""
     try:
