@@ -102,3 +102,10 @@ def test_cem_refit_topk_equals_full_sort(n, elites, n_inf, seed):
     mean, std = refit(cand, costs, elites)
     torch.testing.assert_close(mean, ref.mean(0))
     torch.testing.assert_close(std, ref.std(0, unbiased=False))
+
+
+def test_mlp_rollout_rejects_other_architectures():
+    m = model(0)
+    m.predictor.net[2] = torch.nn.ReLU()
+    with pytest.raises(ValueError, match="MLPRollout"):
+        MLPRollout(m.predictor, 8)

@@ -31,17 +31,22 @@ from worldmodel.predictors import ResidualMLPPredictor
 Rollout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
+    """The Linears and norms of ``[Linear, LayerNorm | Identity, GELU] * depth + [Linear]`` (else ValueError)."""
+    mods = list(net)
+    lins, norms, acts = mods[0::3], mods[1::3], mods[2::3]
+    if not (len(mods) % 3 == 1 and all(isinstance(m, nn.Linear) for m in lins)
+            and all(isinstance(m, (nn.LayerNorm, nn.Identity)) for m in norms)
+            and all(isinstance(m, nn.GELU) and m.approximate == "none" for m in acts)):
+        raise ValueError("predictor: MLPRollout expects [Linear, LayerNorm, GELU] * depth + [Linear]")
+    return lins, norms
+
+
 class MLPRollout:
     """``(z0 (B, D), actions (B, H, k*A)) -> (B, H, D)`` for a :class:`ResidualMLPPredictor`."""
 
     def __init__(self, predictor: ResidualMLPPredictor, latent_dim: int, dtype: torch.dtype = torch.float32):
-        mods = list(predictor.net)
-        lins = [m for m in mods if isinstance(m, nn.Linear)]
-        norms = [m for m in mods if isinstance(m, (nn.LayerNorm, nn.Identity))]
-        if len(norms) != len(lins) - 1 or not all(isinstance(m, nn.GELU) and m.approximate == "none"
-                                                  for m in mods if not isinstance(m, (nn.Linear, nn.LayerNorm,
-                                                                                      nn.Identity))):
-            raise ValueError("predictor: MLPRollout expects Linear -> LayerNorm/Identity -> GELU blocks")
+        lins, norms = _blocks(predictor.net)
         self.dtype, self.d = dtype, latent_dim
         with torch.no_grad():
             w1 = lins[0].weight.detach().to(dtype)
