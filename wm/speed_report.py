@@ -46,16 +46,17 @@ def plan_speed_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _fit(f: dict) -> str:
-    return f"{f['slope']:.3g} ms per unit + {f['intercept']:.3g} ms, R^2 = {f['r2']:.3f}"
+def _fit(f: dict, unit: str) -> str:
+    return f"{f['slope']:.3g} ms per {unit} + {f['intercept']:.3g} ms, R^2 = {f['r2']:.3f}"
 
 
 def scaling_markdown(res: dict, link_dir: str) -> str:
     """The scaling section: linear fits, training throughput table, memory, plots."""
     p, m = res["plan"], res["memory"]
     lines = ["## Scaling", "", f"{res['threads']} thread(s); {_machine(res['machine'])}.", "",
-             f"- CEM plan time ({p['iterations']} iterations) vs samples {p['samples']}: {_fit(p['fit_samples'])}",
-             f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'])}",
+             f"- CEM plan time ({p['iterations']} iterations) vs samples {p['samples']}: "
+             f"{_fit(p['fit_samples'], 'sample')}",
+             f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'], 'step')}",
              f"- memory over {m['episodes']} evaluation episodes: mean RSS of the first {m['window']} "
              f"{m['first_mean_mb']:.1f} MiB, of the last {m['window']} {m['last_mean_mb']:.1f} MiB, "
              f"peak {m['peak_mb']:.1f} MiB", "",
