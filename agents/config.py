@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
 AGENTS = ("mpc", "oracle", "random", "gcbc")
 DISTANCES = ("l2", "cosine")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,15 @@ class PlanConfig:
     """``cem_gd``: gradient steps on the CEM mean (single-sequence evaluations)."""
     fd_eps: float = 0.02
     """Oracle with ``gd`` / ``cem_gd``: central finite-difference step (fraction of the half range)."""
+    precision: str = "fp32"
+    """Latent rollout arithmetic while planning: ``fp32``, or ``bf16`` (matmuls in bfloat16, ~2x faster on
+    AVX512-BF16 CPUs; ``mlp`` predictor with ``history: 1`` only)."""
 
     def __post_init__(self) -> None:
         if self.planner not in PLANNERS:
             raise ValueError(f"planner: must be one of {PLANNERS}, got {self.planner!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
         if self.distance not in DISTANCES:
             raise ValueError(f"distance: must be one of {DISTANCES}, got {self.distance!r}")
         for name in ("horizon", "samples", "iterations", "elites"):

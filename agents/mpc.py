@@ -10,7 +10,10 @@ import torch
 from agents.config import PlanConfig
 from agents.costs import goal_cost
 from agents.planners import Planner
+from worldmodel.fast_rollout import planning_rollout
 from worldmodel.model import WorldModel
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 class RecedingHorizonAgent:
@@ -65,7 +68,11 @@ class RecedingHorizonAgent:
 
 
 class MPCAgent(RecedingHorizonAgent):
-    """Latent MPC: minimise the distance of predicted latents to ``encode(goal)``."""
+    """Latent MPC: minimise the distance of predicted latents to ``encode(goal)``.
+
+    Candidates are rolled out with :func:`worldmodel.fast_rollout.planning_rollout` at
+    ``cfg.precision``, rebuilt from the model's weights at every :meth:`reset`.
+    """
 
     def __init__(self, model: WorldModel, planner: Planner, cfg: PlanConfig, low: np.ndarray,
                  high: np.ndarray, device: str | torch.device = "cpu"):
@@ -73,6 +80,7 @@ class MPCAgent(RecedingHorizonAgent):
         self.model, self.device = model.eval(), torch.device(device)
         self._z0: torch.Tensor | None = None
         self._z_goal: torch.Tensor | None = None
+        self._roll = planning_rollout(self.model, DTYPES[cfg.precision])
 
     def _encode(self, obs: np.ndarray) -> torch.Tensor:
         with torch.no_grad():  # not inference_mode: gradient planners differentiate through these latents
@@ -81,6 +89,7 @@ class MPCAgent(RecedingHorizonAgent):
     def reset(self, obs: np.ndarray, info: dict) -> None:
         super().reset(obs, info)
         self._z_goal = self._encode(info["goal"])  # encoded once per episode
+        self._roll = planning_rollout(self.model, DTYPES[self.cfg.precision])
 
     def _begin(self, obs: np.ndarray) -> None:
         self._z0 = self._encode(obs)
@@ -89,7 +98,7 @@ class MPCAgent(RecedingHorizonAgent):
         """``actions (N, H, A)`` -> predicted latents ``(N, H, D)``; each action repeated ``frameskip`` times."""
         n, h, _ = actions.shape
         macro = actions.to(self.device).unsqueeze(2).expand(n, h, self.repeat, -1).reshape(n, h, -1)
-        return self.model.rollout(self._z0.expand(n, -1), macro)
+        return self._roll(self._z0.expand(n, -1), macro)
 
     def _cost(self, actions: torch.Tensor) -> torch.Tensor:
         """``actions (N, H, A)`` -> ``(N,)``.

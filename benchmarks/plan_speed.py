@@ -1,22 +1,30 @@
-"""Planning speed: a full CEM plan with a world model's predictor vs. its bare matmul chain and the oracle.
+"""Planning speed: a full CEM plan through a world model's predictor vs. its bare matmul chain and the oracle.
 
-Prints, measured in one run on this machine:
+Measured in one invocation, each thread count in a fresh process (``OMP_WAIT_POLICY=PASSIVE``):
 
 * the median wall time of one CEM plan (``--samples`` x ``--iterations``, horizon ``--horizon``)
-  through ``MPCAgent``'s latent cost (the predictor of the model built from ``--config``);
-* the median time of the bare batched matmul chain of the predictor's exact shapes, for the same
-  number of predictor calls: the floor set by arithmetic;
-* planner time / matmul time (goal <= 2) and latent plan time / oracle plan time (the same CEM
-  budget rolled out on the true simulator with ``mujoco.rollout``).
+  through ``MPCAgent``'s latent cost, for three rollout paths: ``reference`` (the generic
+  ``WorldModel.rollout``, the path before optimisation), ``fp32`` (the planning rollout,
+  :mod:`worldmodel.fast_rollout`, the default) and ``bf16`` (``plan.precision: bf16``);
+  the goal is encoded once (``reset``), the start observation once per plan (timed apart);
+* the median time of the bare batched matmul chain of the predictor's exact shapes, for the
+  same number of predictor calls (float32 and bfloat16): the floor set by arithmetic;
+* planner / matmul (goal <= 2) and latent / oracle plan time (the same CEM budget rolled out
+  on the true simulator with ``mujoco.rollout``);
+* the largest difference between the plans of the three paths (same seed, same model).
 
-Usage: ``python benchmarks/plan_speed.py [--config configs/tworoom_state.yaml] [--set model.x=y]``
+The model is freshly initialised from ``--config`` (seeded): time does not depend on the weights.
+Results go to ``benchmarks/results/plan_speed.json`` (``--quick``: ``plan_speed_quick.json``).
+
+Usage: ``python -m benchmarks.plan_speed [--config configs/tworoom_pixels.yaml] [--threads 1 2] [--quick]``
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import json
+import os
+from pathlib import Path
 
 import torch
 
@@ -24,21 +32,13 @@ from agents.config import PlanConfig
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import CEM
+from benchmarks.timing import interleaved_medians, machine_info, median_time, run_worker
 from envs.registration import make_env
 from wm.config import load_config
 from worldmodel.model import WorldModel
 
-
-def median_time(fn, repeats: int, warmup: int = 2) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+RESULTS = Path(__file__).resolve().parent / "results"
+PATHS = ("reference", "fp32", "bf16")
 
 
 def linear_shapes(model: WorldModel) -> list[tuple[int, int]]:
@@ -46,10 +46,10 @@ def linear_shapes(model: WorldModel) -> list[tuple[int, int]]:
     return [(m.in_features, m.out_features) for m in model.predictor.modules() if isinstance(m, torch.nn.Linear)]
 
 
-def matmul_chain(shapes: list[tuple[int, int]], batch: int, calls: int):
-    """A closure running ``calls`` passes of ``x @ W`` through ``shapes`` at ``batch`` rows."""
-    weights = [torch.randn(i, o) / i**0.5 for i, o in shapes]
-    x0 = torch.randn(batch, shapes[0][0])
+def matmul_chain(shapes: list[tuple[int, int]], batch: int, calls: int, dtype: torch.dtype):
+    """A closure running ``calls`` passes of ``x @ W`` through ``shapes`` at ``batch`` rows (no bias, no norm)."""
+    weights = [(torch.randn(i, o) / i**0.5).to(dtype) for i, o in shapes]
+    x0 = torch.randn(batch, shapes[0][0]).to(dtype)
 
     def run() -> None:
         with torch.inference_mode():
@@ -60,17 +60,21 @@ def matmul_chain(shapes: list[tuple[int, int]], batch: int, calls: int):
     return run
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default=None, help="experiment config whose model is timed")
-    ap.add_argument("--set", action="append", default=[], help="config overrides")
-    ap.add_argument("--samples", type=int, default=300)
-    ap.add_argument("--iterations", type=int, default=30)
-    ap.add_argument("--horizon", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-oracle", action="store_true")
-    args = ap.parse_args()
+def latent_agent(model: WorldModel, plan: PlanConfig, env, obs, info, path: str) -> MPCAgent:
+    """An ``MPCAgent`` ready to plan from ``obs``; ``path='reference'`` swaps in ``model.rollout``."""
+    precision = "bf16" if path == "bf16" else "fp32"
+    cfg = PlanConfig(**{**plan.__dict__, "precision": precision})
+    agent = MPCAgent(model, CEM(plan.samples, plan.iterations, plan.elites, seed=0), cfg,
+                     env.action_space.low, env.action_space.high)
+    agent.reset(obs, info)
+    if path == "reference":
+        agent._roll = model.rollout  # the generic, pre-optimisation rollout
+    agent._begin(obs)
+    return agent
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """Every timing of one thread count (see the module docstring); milliseconds."""
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.set)
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
@@ -79,31 +83,112 @@ def main() -> None:
     model = WorldModel(cfg.model, obs.shape, env.action_space.shape[0]).eval()
     plan = PlanConfig(samples=args.samples, iterations=args.iterations, elites=min(30, args.samples),
                       horizon=args.horizon)
-    planner = CEM(plan.samples, plan.iterations, plan.elites, seed=0)
-    agent = MPCAgent(model, planner, plan, env.action_space.low, env.action_space.high)
-    agent.reset(obs, info)
-    agent._begin(obs)
-    low, high = agent.low, agent.high
-    t_plan = median_time(lambda: planner.plan(agent._cost, plan.horizon, low, high), args.repeats)
-    calls = args.iterations * args.horizon
-    shapes = linear_shapes(model)
-    t_mm = median_time(matmul_chain(shapes, args.samples, calls), args.repeats)
-    print(f"model: {cfg.model.encoder}/{cfg.model.predictor}, latent {cfg.model.latent_dim}, predictor linears "
-          f"{shapes}, {args.threads} threads")
-    print(f"CEM plan {args.samples} samples x {args.iterations} iterations, horizon {args.horizon}: "
-          f"median {1000 * t_plan:.1f} ms (goal <= 100 ms)")
-    print(f"bare matmul chain, {calls} predictor calls of batch {args.samples}: median {1000 * t_mm:.1f} ms")
-    print(f"planner / matmul = {t_plan / t_mm:.2f} (goal <= 2)")
+    out: dict = {"threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                 "plan_max_diff": {}}
+    agents = {path: latent_agent(model, plan, env, obs, info, path) for path in PATHS}
+
+    def planner(agent: MPCAgent):
+        def run() -> torch.Tensor:
+            agent.planner.seed(0)
+            return agent.planner.plan(agent._cost, plan.horizon, agent.low, agent.high)
+        return run
+    runs = [planner(agents[path]) for path in PATHS]
+    calls, shapes = args.iterations * args.horizon, linear_shapes(model)
+    chains = [matmul_chain(shapes, args.samples, calls, dtype) for dtype in (torch.float32, torch.bfloat16)]
+    times = interleaved_medians(runs + chains, args.repeats)  # round-robin: fair under other processes' load
+    out["plan_ms"] = {path: 1000 * t for path, t in zip(PATHS, times, strict=False)}
+    out["matmul_ms"] = {"fp32": 1000 * times[-2], "bf16": 1000 * times[-1]}
+    plans = {path: run() for path, run in zip(PATHS, runs, strict=True)}
+    agent, low, high = agents["fp32"], agents["fp32"].low, agents["fp32"].high
+    for path in PATHS[1:]:
+        out["plan_max_diff"][path] = float((plans[path] - plans["reference"]).abs().max())
+    out["encode_ms"] = 1000 * median_time(lambda: agent._encode(obs), args.repeats)
     if not args.no_oracle:
         oracle = OracleMPCAgent(CEM(plan.samples, plan.iterations, plan.elites, seed=0), plan,
                                 env.action_space.low, env.action_space.high, cfg.model.frameskip, args.threads)
         oracle.attach(env)
         oracle._begin(obs)
-        t_or = median_time(lambda: oracle.planner.plan(oracle._cost, plan.horizon, low, high),
-                           max(3, args.repeats // 3), warmup=1)
-        print(f"oracle CEM plan (mujoco.rollout, same budget): median {1000 * t_or:.1f} ms; "
-              f"latent / oracle = {t_plan / t_or:.3f}")
+        out["oracle_ms"] = 1000 * median_time(lambda: oracle.planner.plan(oracle._cost, plan.horizon, low, high),
+                                              max(3, args.repeats // 3), warmup=1)
     env.close()
+    out["model"] = {"encoder": cfg.model.encoder, "predictor": cfg.model.predictor, "linears": shapes,
+                    "parameters": sum(p.numel() for p in model.parameters())}
+    return out
+
+
+def summarise(run: dict) -> dict:
+    """Ratios of one thread count: planner / matmul per precision, latent / oracle."""
+    s = {"planner_over_matmul": run["plan_ms"]["fp32"] / run["matmul_ms"]["fp32"],
+         "planner_over_matmul_bf16": run["plan_ms"]["bf16"] / run["matmul_ms"]["bf16"],
+         "reference_over_fp32": run["plan_ms"]["reference"] / run["plan_ms"]["fp32"],
+         "reference_over_bf16": run["plan_ms"]["reference"] / run["plan_ms"]["bf16"]}
+    if "oracle_ms" in run:
+        s["latent_over_oracle"] = run["plan_ms"]["fp32"] / run["oracle_ms"]
+        s["latent_bf16_over_oracle"] = run["plan_ms"]["bf16"] / run["oracle_ms"]
+    return s
+
+
+def report(res: dict) -> str:
+    """Human-readable lines of a results dict."""
+    b = res["budget"]
+    lines = [f"CEM {b['samples']} samples x {b['iterations']} iterations, horizon {b['horizon']} "
+             f"({res['config']}); {res['machine']['cpu']}"]
+    for run in res["runs"]:
+        p, m, r = run["plan_ms"], run["matmul_ms"], run["ratios"]
+        lines.append(f"[{run['threads']} threads] plan ms: reference {p['reference']:.1f}, fp32 {p['fp32']:.1f}, "
+                     f"bf16 {p['bf16']:.1f} (goal <= 100); matmul chain ms: fp32 {m['fp32']:.1f}, "
+                     f"bf16 {m['bf16']:.1f}; "
+                     f"planner/matmul {r['planner_over_matmul']:.2f} (bf16 {r['planner_over_matmul_bf16']:.2f}, "
+                     f"goal <= 2); encode {run['encode_ms']:.2f} ms")
+        if "oracle_ms" in run:
+            lines.append(f"    oracle {run['oracle_ms']:.1f} ms; latent/oracle {r['latent_over_oracle']:.3f} "
+                         f"(bf16 {r['latent_bf16_over_oracle']:.3f}); plan max diff vs reference "
+                         f"{run['plan_max_diff']}")
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/tworoom_pixels.yaml", help="experiment config whose model is timed")
+    ap.add_argument("--set", action="append", default=[], help="config overrides")
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--horizon", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--no-oracle", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="3 repeats, no oracle (< 1 minute)")
+    ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results/...)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    if args.quick:
+        args.repeats, args.no_oracle = 3, True
+    if args.worker:
+        args.threads = args.threads[0]
+        print(json.dumps(measure(args)))
+        return
+    fwd = ["--config", args.config, "--samples", str(args.samples), "--iterations", str(args.iterations),
+           "--horizon", str(args.horizon), "--repeats", str(args.repeats)]
+    fwd += [x for s in args.set for x in ("--set", s)] + (["--no-oracle"] if args.no_oracle else [])
+    runs = []
+    for threads in args.threads:
+        run = run_worker("benchmarks.plan_speed", fwd, threads)
+        run["ratios"] = summarise(run)
+        runs.append(run)
+    res = {"config": args.config, "overrides": args.set, "quick": args.quick, "machine": machine_info(),
+           "budget": {"samples": args.samples, "iterations": args.iterations, "horizon": args.horizon,
+                      "repeats": args.repeats}, "runs": runs}
+    out = args.out or RESULTS / ("plan_speed_quick.json" if args.quick else "plan_speed.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res, indent=1))
+    tmp.replace(out)
+    print(report(res))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class WorldModel(nn.Module):
         """Autoregressive rollout from ``z0 (B, D)`` or a history ``(B, T, D)``.
 
         ``actions (B, H, k*A)`` -> ``(B, H, D)``; the predictor sees a sliding window of the
-        last ``cfg.history`` latents (observed, then predicted).
+        last ``cfg.history`` latents (observed, then predicted).  This is the reference path
+        (training, diagnostics); planners use :func:`worldmodel.fast_rollout.planning_rollout`.
         """
         k = self.cfg.history
         window = z0[:, None] if z0.ndim == 2 else z0[:, -k:]

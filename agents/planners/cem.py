@@ -18,9 +18,9 @@ def refit(candidates: torch.Tensor, costs: torch.Tensor, elites: int) -> tuple[t
 
     Non-finite costs are never elites (while at least one cost is finite).
     """
-    order = torch.argsort(costs)
     finite = int(torch.isfinite(costs).sum())
-    elite = candidates[order[: max(1, min(elites, finite))]]
+    k = max(1, min(elites, finite, len(costs)))
+    elite = candidates[torch.topk(costs, k, largest=False, sorted=False).indices]  # a partial sort: K << N
     return elite.mean(0), elite.std(0, unbiased=False)
 
 

@@ -1,0 +1,111 @@
+"""The planning rollout (worldmodel.fast_rollout) equals the reference rollout; MPC plans are unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.config import PlanConfig
+from agents.mpc import MPCAgent
+from agents.planners import CEM
+from worldmodel.config import ModelConfig
+from worldmodel.fast_rollout import MLPRollout, planning_rollout
+from worldmodel.model import WorldModel
+
+
+def model(seed: int = 0, **kw) -> WorldModel:
+    """A small model with every parameter (LayerNorm affine included) randomised."""
+    torch.manual_seed(seed)
+    m = WorldModel(ModelConfig(latent_dim=8, hidden_dim=32, depth=3, frameskip=2, **kw), (4,), 3).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+    return m
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 7), horizon=st.integers(1, 6), shared=st.booleans(), seed=st.integers(0, 3))
+def test_fp32_rollout_equals_reference(batch, horizon, shared, seed):
+    m = model(seed)
+    g = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(1, 8, generator=g).expand(batch, -1) if shared else torch.randn(batch, 8, generator=g)
+    actions = torch.randn(batch, horizon, 6, generator=g)
+    with torch.inference_mode():
+        ref, fast = m.rollout(z0, actions), MLPRollout(m.predictor, 8)(z0, actions)
+    assert fast.shape == (batch, horizon, 8)
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_fp32_rollout_gradient_wrt_actions_equals_reference():
+    m = model(1)
+    z0 = torch.randn(1, 8).expand(5, -1)
+    a_ref = torch.randn(5, 4, 6, requires_grad=True)
+    a_fast = a_ref.detach().clone().requires_grad_(True)
+    m.rollout(z0, a_ref).pow(2).sum().backward()
+    MLPRollout(m.predictor, 8)(z0, a_fast).pow(2).sum().backward()
+    torch.testing.assert_close(a_fast.grad, a_ref.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_rollout_is_close_and_float32():
+    m = model(2)
+    z0, actions = torch.randn(64, 8), torch.rand(64, 5, 6) * 2 - 1
+    with torch.inference_mode():
+        ref, low = m.rollout(z0, actions), MLPRollout(m.predictor, 8, torch.bfloat16)(z0, actions)
+    assert low.dtype == torch.float32
+    err = (low - ref).abs().max() / ref.abs().max()
+    assert 0 < err < 0.05  # bfloat16 rounding: not exact, but a few per cent at most
+
+
+def test_planning_rollout_falls_back_for_history_models():
+    m = model(0, predictor="transformer", history=2, heads=2)
+    assert planning_rollout(m) == m.rollout
+    with pytest.raises(ValueError, match="precision"):
+        planning_rollout(m, torch.bfloat16)
+    assert isinstance(planning_rollout(model(0)), MLPRollout)
+
+
+def test_precision_is_validated():
+    with pytest.raises(ValueError, match="precision"):
+        PlanConfig(precision="fp16")
+
+
+def _plan(m: WorldModel, precision: str, reference: bool) -> torch.Tensor:
+    cfg = PlanConfig(samples=64, iterations=5, elites=8, horizon=4, precision=precision)
+    agent = MPCAgent(m, CEM(64, 5, 8, seed=3), cfg, -np.ones(3), np.ones(3))
+    agent.reset(np.zeros(4, np.float32), {"goal": np.ones(4, np.float32)})
+    if reference:
+        agent._roll = m.rollout
+    agent.act(np.zeros(4, np.float32))
+    return agent._plan
+
+
+def test_mpc_plan_same_with_fast_path_as_reference():
+    m = model(4)
+    torch.testing.assert_close(_plan(m, "fp32", False), _plan(m, "fp32", True), rtol=0, atol=1e-5)
+    bf16 = _plan(m, "bf16", False)
+    assert bf16.shape == (4, 3) and bf16.abs().max() <= 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), elites=st.integers(1, 12), n_inf=st.integers(0, 10), seed=st.integers(0, 100))
+def test_cem_refit_topk_equals_full_sort(n, elites, n_inf, seed):
+    from agents.planners.cem import refit
+
+    g = torch.Generator().manual_seed(seed)
+    cand, costs = torch.randn(n, 3, 2, generator=g), torch.randn(n, generator=g)
+    costs[: min(n_inf, n - 1)] = float("inf")  # sanitised non-finite costs, at least one finite
+    finite = int(torch.isfinite(costs).sum())
+    ref = cand[torch.argsort(costs)[: max(1, min(elites, finite))]]
+    mean, std = refit(cand, costs, elites)
+    torch.testing.assert_close(mean, ref.mean(0))
+    torch.testing.assert_close(std, ref.std(0, unbiased=False))
+
+
+def test_mlp_rollout_rejects_other_architectures():
+    m = model(0)
+    m.predictor.net[2] = torch.nn.ReLU()
+    with pytest.raises(ValueError, match="MLPRollout"):
+        MLPRollout(m.predictor, 8)

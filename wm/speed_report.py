@@ -1,0 +1,87 @@
+"""Markdown of the speed benchmarks (``plan_speed.json``, ``scaling.json``) for BENCHMARKS.md.
+
+Every number comes from the results files written by ``python -m benchmarks.plan_speed`` and
+``python -m benchmarks.scaling``; nothing is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _load(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _machine(m: dict) -> str:
+    return (f"{m.get('cpu', '?')}, torch {m.get('versions', {}).get('torch', '?')}, "
+            f"commit `{str(m.get('git_commit', '?'))[:10]}`, {m.get('date', '?')}")
+
+
+def plan_speed_markdown(res: dict) -> str:
+    """The planning-speed section: one row per thread count."""
+    b = res["budget"]
+    lines = ["## Planning speed", "",
+             f"One CEM plan, {b['samples']} samples x {b['iterations']} iterations, horizon {b['horizon']}, "
+             f"model of `{res['config']}` (median of {b['repeats']}); {_machine(res['machine'])}. "
+             "`reference` is the generic rollout (before optimisation), `fp32` the planning rollout (default), "
+             "`bf16` `plan.precision: bf16`. Goals: plan <= 100 ms on 2 cores, planner / matmul <= 2.", "",
+             "| threads | reference ms | fp32 ms | bf16 ms | matmul fp32 ms | matmul bf16 ms | planner/matmul "
+             "| planner/matmul bf16 | oracle ms | latent/oracle |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for run in res["runs"]:
+        p, m, r = run["plan_ms"], run["matmul_ms"], run["ratios"]
+        oracle = f"{run['oracle_ms']:.0f}" if "oracle_ms" in run else "-"
+        lo = f"{r['latent_over_oracle']:.3f}" if "latent_over_oracle" in r else "-"
+        lines.append(f"| {run['threads']} | {p['reference']:.1f} | {p['fp32']:.1f} | {p['bf16']:.1f} | "
+                     f"{m['fp32']:.1f} | {m['bf16']:.1f} | {r['planner_over_matmul']:.2f} | "
+                     f"{r['planner_over_matmul_bf16']:.2f} | {oracle} | {lo} |")
+    lines += ["", "Command: `python -m benchmarks.plan_speed`", ""]
+    return "\n".join(lines)
+
+
+def _fit(f: dict, unit: str) -> str:
+    return f"{f['slope']:.3g} ms per {unit} + {f['intercept']:.3g} ms, R^2 = {f['r2']:.3f}"
+
+
+def scaling_markdown(res: dict, link_dir: str) -> str:
+    """The scaling section: linear fits, training throughput table, memory, plots."""
+    p, m = res["plan"], res["memory"]
+    lines = ["## Scaling", "", f"{res['threads']} thread(s); {_machine(res['machine'])}.", "",
+             f"- CEM plan time ({p['iterations']} iterations) vs samples {p['samples']}: "
+             f"{_fit(p['fit_samples'], 'sample')}",
+             f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'], 'step')}",
+             f"- memory over {m['episodes']} evaluation episodes: mean RSS of the first {m['window']} "
+             f"{m['first_mean_mb']:.1f} MiB, of the last {m['window']} {m['last_mean_mb']:.1f} MiB, "
+             f"peak {m['peak_mb']:.1f} MiB", "",
+             "| training samples/s | " + " | ".join(f"batch {b}" for b in next(iter(res["train"].values()))
+                                                    ["batch_sizes"]) + " |",
+             "|---|" + "---|" * len(next(iter(res["train"].values()))["batch_sizes"])]
+    for kind, t in res["train"].items():
+        lines.append(f"| {kind} ({t['steps']} steps) | " + " | ".join(f"{x:.0f}" for x in t["samples_per_s"]) + " |")
+    lines.append("")
+    lines += [f"![{name}]({link_dir}/{name})" for name in res.get("plots", [])]
+    lines += ["", "Command: `python -m benchmarks.scaling`", ""]
+    return "\n".join(lines)
+
+
+def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> str:
+    """Markdown of ``results_dir``'s ``plan_speed.json`` and ``scaling.json`` ("" when both are absent).
+
+    ``link_dir`` is where the plots are linked from (relative to the markdown file).
+    """
+    results_dir = Path(results_dir)
+    parts = []
+    plan = _load(results_dir / "plan_speed.json")
+    if plan is not None:
+        parts.append(plan_speed_markdown(plan))
+    scaling = _load(results_dir / "scaling.json")
+    if scaling is not None:
+        parts.append(scaling_markdown(scaling, link_dir))
+    return "\n".join(parts)

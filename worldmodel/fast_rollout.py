@@ -1,0 +1,102 @@
+"""A planning-time rollout of the residual MLP predictor, with the overheads of the generic path removed.
+
+The reference :meth:`worldmodel.model.WorldModel.rollout` calls the predictor ``H`` times, and each
+call concatenates ``[z, a]`` and runs ``nn.Sequential``.  Here, for ``history == 1`` and the
+``mlp`` predictor, the first Linear's weight ``W1 = [W_z | W_a]`` is split so that
+
+    h1_t = W_z z_t + (W_a a_t + b1)
+
+and the action part of all ``H`` steps is one batched matmul before the loop; inside the loop
+each Linear is one fused ``addmm`` (bias + product), and when every row starts from the same
+``z0`` (an expanded tensor, as in MPC) the first step's ``W_z z0`` is computed once.  The
+result equals the reference rollout up to float rounding (the sums are ordered differently).
+
+``dtype=torch.bfloat16`` runs the matmuls, LayerNorms and GELUs in bfloat16 (the latent
+``z`` and the residual sum stay float32): about 2x less matmul time on CPUs with AVX512-BF16,
+at ~1e-2 relative error per latent.  The weights are copied (detached, cast) once, when the
+object is built: rebuild it after the model's weights change.  Gradients flow to the inputs
+(actions), never to the weights, so gradient planners can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worldmodel.predictors import ResidualMLPPredictor
+
+Rollout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
+    """The Linears and norms of ``[Linear, LayerNorm | Identity, GELU] * depth + [Linear]`` (else ValueError)."""
+    mods = list(net)
+    lins, norms, acts = mods[0::3], mods[1::3], mods[2::3]
+    if not (len(mods) % 3 == 1 and all(isinstance(m, nn.Linear) for m in lins)
+            and all(isinstance(m, (nn.LayerNorm, nn.Identity)) for m in norms)
+            and all(isinstance(m, nn.GELU) and m.approximate == "none" for m in acts)):
+        raise ValueError("predictor: MLPRollout expects [Linear, LayerNorm, GELU] * depth + [Linear]")
+    return lins, norms
+
+
+class MLPRollout:
+    """``(z0 (B, D), actions (B, H, k*A)) -> (B, H, D)`` for a :class:`ResidualMLPPredictor`."""
+
+    def __init__(self, predictor: ResidualMLPPredictor, latent_dim: int, dtype: torch.dtype = torch.float32):
+        lins, norms = _blocks(predictor.net)
+        self.dtype, self.d = dtype, latent_dim
+        with torch.no_grad():
+            w1 = lins[0].weight.detach().to(dtype)
+            self.wz_t = w1[:, :latent_dim].t().contiguous()  # (D, hidden)
+            self.wa, self.b1 = w1[:, latent_dim:].contiguous(), lins[0].bias.detach().to(dtype)
+            self.layers = [(lin.weight.detach().to(dtype).t().contiguous(), lin.bias.detach().to(dtype))
+                           for lin in lins[1:]]  # (in, out), (out,)
+            self.norms = [None if isinstance(n, nn.Identity) else
+                          (n.normalized_shape, n.weight.detach().to(dtype), n.bias.detach().to(dtype), n.eps)
+                          for n in norms]
+
+    def _tail(self, h: torch.Tensor) -> torch.Tensor:
+        """Hidden activation after the first Linear ``(B, hidden)`` -> the residual ``(B, D)``."""
+        for norm, (w_t, b) in zip(self.norms, self.layers, strict=True):
+            if norm is not None:
+                h = F.layer_norm(h, norm[0], norm[1], norm[2], norm[3])
+            h = torch.addmm(b, F.gelu(h), w_t)
+        return h
+
+    def __call__(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``z0 (B, D)``, ``actions (B, H, k*A)`` -> predicted latents ``(B, H, D)`` (float32)."""
+        b, horizon, _ = actions.shape
+        # (H, B, hidden): the action part of all steps in one matmul, step-major so each step is contiguous
+        steps = actions.to(self.dtype).transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
+        act_proj = F.linear(steps, self.wa, self.b1).view(horizon, b, -1)
+        z = z0.float()
+        shared = z0.ndim == 2 and b > 1 and z0.stride(0) == 0  # every row is the same z0
+        out = []
+        inplace = not (torch.is_grad_enabled() and actions.requires_grad)  # autograd forbids it on saved views
+        for t in range(horizon):
+            if t == 0 and shared:
+                zw = z[:1].to(self.dtype) @ self.wz_t
+                h = act_proj[0].add_(zw) if inplace else act_proj[0] + zw
+            elif inplace:
+                h = act_proj[t].addmm_(z.to(self.dtype), self.wz_t)  # no copy of the bias term
+            else:
+                h = torch.addmm(act_proj[t], z.to(self.dtype), self.wz_t)
+            z = z + self._tail(h).float()
+            out.append(z)
+        return torch.stack(out, dim=1)
+
+
+def planning_rollout(model, dtype: torch.dtype = torch.float32) -> Rollout:
+    """The fastest rollout of ``model`` (a :class:`WorldModel`) for planning, ``(z0, actions) -> (B, H, D)``.
+
+    :class:`MLPRollout` for the ``mlp`` predictor with ``history == 1``; otherwise the model's
+    own :meth:`rollout` (float32 only: a ``dtype`` other than float32 is then an error).
+    """
+    if isinstance(model.predictor, ResidualMLPPredictor) and model.cfg.history == 1:
+        return MLPRollout(model.predictor, model.cfg.latent_dim, dtype)
+    if dtype != torch.float32:
+        raise ValueError(f"plan.precision: {dtype} needs the mlp predictor with history 1")
+    return model.rollout
