@@ -29,6 +29,7 @@ from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
 from wm.provenance import git_commit, versions
+from wm.speed_report import speed_markdown
 
 TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference"}
 
@@ -137,7 +138,8 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
                 report_only: bool = False, progress: bool = True) -> str:
     """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
 
-    Full runs write ``results/*.json``, ``BENCHMARKS.md`` and the README table; quick runs
+    Full runs write ``results/*.json``, ``BENCHMARKS.md`` (with the speed and scaling
+    results of ``benchmarks/plan_speed.py`` / ``scaling.py`` when present) and the README table; quick runs
     write ``results/quick/*.json`` and ``results/quick/BENCHMARKS.md`` only.
     """
     results_dir = results / "quick" if quick else results
@@ -149,6 +151,6 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
     if quick:
         (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
         return summary_table(records)
-    Path("BENCHMARKS.md").write_text(benchmarks_md(records))
+    Path("BENCHMARKS.md").write_text(benchmarks_md(records) + "\n" + speed_markdown(results_dir))
     update_readme(Path("README.md"), records)
     return summary_table(records)
