@@ -67,3 +67,16 @@ def test_load_results_skips_other_json(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps({"name": "a", "agents": {}}))
     (tmp_path / "plan_speed.json").write_text(json.dumps({"plan_ms_median": 80.0}))
     assert [r["name"] for r in load_results(tmp_path)] == ["a"]
+
+
+@pytest.mark.slow
+def test_shipped_pixel_task_quick(tmp_path, monkeypatch):
+    """A shipped task file as ``wm bench --quick`` runs it: collect, train, evaluate, report."""
+    monkeypatch.chdir(tmp_path)
+    args = ["bench", "--suite", str(REPO / "configs" / "bench"), "--only", "tworoom_pixels", "--quick",
+            "--results", "res", "--runs", "runs", "--quiet"]
+    assert main(args) == 0
+    record = json.loads((tmp_path / "res" / "quick" / "tworoom_pixels.json").read_text())
+    assert record["obs_type"] == "pixels" and record["quick"]
+    assert {"mpc", "oracle", "random"} == set(record["agents"])
+    assert all(a["episodes"] == 3 for a in record["agents"].values())
