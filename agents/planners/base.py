@@ -59,6 +59,33 @@ def initial_mean(horizon: int, low: torch.Tensor, high: torch.Tensor,
     return torch.clamp(init.float(), low, high)
 
 
+class SeededPlanner:
+    """A planner's own random generator: same seed, same costs -> same plan."""
+
+    def __init__(self, seed: int = 0):
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def seed(self, seed: int) -> None:
+        self.gen.manual_seed(seed)
+
+
+def search_start(horizon: int, low: torch.Tensor, high: torch.Tensor, init: torch.Tensor | None,
+                 init_std: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Start of a sampling search: ``low, high, half (A,)`` as float, ``mean, std (H, A)``."""
+    low, high = low.float(), high.float()
+    half = (high - low) / 2
+    mean = initial_mean(horizon, low, high, init)
+    return low, high, half, mean, (init_std * half).expand(horizon, -1).clone()
+
+
+def around(mean: torch.Tensor, std: torch.Tensor, noise: torch.Tensor, low: torch.Tensor,
+           high: torch.Tensor) -> torch.Tensor:
+    """Candidates ``clip(mean + std * noise) (N, H, A)``; the mean itself is candidate 0."""
+    cand = torch.clamp(mean + std * noise, low, high)
+    cand[0] = mean
+    return cand
+
+
 class Best:
     """The lowest finite-cost sequence seen so far (starts at ``fallback`` with cost +inf)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from agents.planners.base import Best, CostFn, evaluate_costs, initial_mean
+from agents.planners.base import Best, CostFn, SeededPlanner, around, evaluate_costs, search_start
 
 
 def refit(candidates: torch.Tensor, costs: torch.Tensor, elites: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,7 +24,7 @@ def refit(candidates: torch.Tensor, costs: torch.Tensor, elites: int) -> tuple[t
     return elite.mean(0), elite.std(0, unbiased=False)
 
 
-class CEM:
+class CEM(SeededPlanner):
     """Cross-entropy method over ``(H, A)`` action sequences."""
 
     needs_gradient = False
@@ -33,23 +33,16 @@ class CEM:
                  init_std: float = 1.0, min_std: float = 0.05, seed: int = 0):
         self.samples, self.iterations, self.elites = samples, iterations, elites
         self.init_std, self.min_std = init_std, min_std
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def seed(self, seed: int) -> None:
-        self.gen.manual_seed(seed)
+        super().__init__(seed)
 
     def search(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
                init: torch.Tensor | None = None) -> tuple[Best, torch.Tensor]:
         """Run CEM; return the best sequence seen and the final mean ``(H, A)``."""
-        low, high = low.float(), high.float()
-        half = (high - low) / 2
-        mean = initial_mean(horizon, low, high, init)
-        std = (self.init_std * half).expand(horizon, -1).clone()
+        low, high, half, mean, std = search_start(horizon, low, high, init, self.init_std)
         best = Best(mean)
         for _ in range(self.iterations):
             noise = torch.randn((self.samples, *mean.shape), generator=self.gen)
-            cand = torch.clamp(mean + std * noise, low, high)
-            cand[0] = mean
+            cand = around(mean, std, noise, low, high)
             costs = evaluate_costs(cost_fn, cand)
             best.update(cand, costs)
             mean, std = refit(cand, costs, self.elites)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from agents.planners.base import Best, CostFn, NonDifferentiableCost, initial_mean, sanitize
+from agents.planners.base import Best, CostFn, NonDifferentiableCost, SeededPlanner, initial_mean, sanitize
 
 
 def _differentiable_costs(cost_fn: CostFn, actions: torch.Tensor, name: str) -> torch.Tensor:
@@ -62,7 +62,7 @@ def descend(cost_fn: CostFn, start: torch.Tensor, low: torch.Tensor, high: torch
     return best
 
 
-class GradientDescent:
+class GradientDescent(SeededPlanner):
     """Projected Adam on ``samples`` parallel action sequences; see the module docstring."""
 
     needs_gradient = True
@@ -70,10 +70,7 @@ class GradientDescent:
     def __init__(self, samples: int = 300, iterations: int = 10, init_std: float = 1.0, lr: float = 0.1,
                  seed: int = 0):
         self.samples, self.iterations, self.init_std, self.lr = samples, iterations, init_std, lr
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def seed(self, seed: int) -> None:
-        self.gen.manual_seed(seed)
+        super().__init__(seed)
 
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
              init: torch.Tensor | None = None) -> torch.Tensor:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import torch
 
-from agents.planners.base import Best, CostFn, evaluate_costs, initial_mean
+from agents.planners.base import Best, CostFn, SeededPlanner, around, evaluate_costs, search_start
 from agents.planners.cem import refit
 from agents.planners.noise import colored_noise
 
 
-class ICEM:
+class ICEM(SeededPlanner):
     """iCEM over ``(H, A)`` action sequences; see the module docstring."""
 
     needs_gradient = False
@@ -33,25 +33,18 @@ class ICEM:
         self.samples, self.iterations, self.elites = samples, iterations, elites
         self.init_std, self.min_std = init_std, min_std
         self.beta, self.keep, self.momentum = beta, round(keep_elites * elites), momentum
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def seed(self, seed: int) -> None:
-        self.gen.manual_seed(seed)
+        super().__init__(seed)
 
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
              init: torch.Tensor | None = None) -> torch.Tensor:
         """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
-        low, high = low.float(), high.float()
-        half = (high - low) / 2
-        mean = initial_mean(horizon, low, high, init)
-        std = (self.init_std * half).expand(horizon, -1).clone()
+        low, high, half, mean, std = search_start(horizon, low, high, init, self.init_std)
         best = Best(mean)
         kept, kept_costs = torch.empty((0, *mean.shape)), torch.empty(0)  # (K', H, A), (K',)
         for _ in range(self.iterations):
             # Step 1. sample coloured noise around the mean; the mean itself is a candidate
             noise = colored_noise(self.samples, horizon, mean.shape[1], self.beta, self.gen)
-            cand = torch.clamp(mean + std * noise, low, high)
-            cand[0] = mean
+            cand = around(mean, std, noise, low, high)
             # Step 2. score the new candidates; the kept elites keep their known costs
             costs = evaluate_costs(cost_fn, cand)
             best.update(cand, costs)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from agents.planners.base import Best, CostFn, evaluate_costs, initial_mean
+from agents.planners.base import Best, CostFn, SeededPlanner, around, evaluate_costs, search_start
 
 
 def importance_weights(costs: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -33,7 +33,7 @@ def importance_weights(costs: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.softmax(logits, 0)
 
 
-class MPPI:
+class MPPI(SeededPlanner):
     """Iterated MPPI over ``(H, A)`` action sequences; see the module docstring."""
 
     needs_gradient = False
@@ -42,23 +42,16 @@ class MPPI:
                  temperature: float = 0.1, min_std: float = 0.05, seed: int = 0):
         self.samples, self.iterations = samples, iterations
         self.init_std, self.temperature, self.min_std = init_std, temperature, min_std
-        self.gen = torch.Generator().manual_seed(seed)
-
-    def seed(self, seed: int) -> None:
-        self.gen.manual_seed(seed)
+        super().__init__(seed)
 
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
              init: torch.Tensor | None = None) -> torch.Tensor:
         """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
-        low, high = low.float(), high.float()
-        half = (high - low) / 2
-        mean = initial_mean(horizon, low, high, init)
-        std = (self.init_std * half).expand(horizon, -1).clone()
+        low, high, half, mean, std = search_start(horizon, low, high, init, self.init_std)
         best = Best(mean)
         for _ in range(self.iterations):
             noise = torch.randn((self.samples, *mean.shape), generator=self.gen)
-            cand = torch.clamp(mean + std * noise, low, high)
-            cand[0] = mean
+            cand = around(mean, std, noise, low, high)
             costs = evaluate_costs(cost_fn, cand)
             best.update(cand, costs)
             w = importance_weights(costs, self.temperature)[:, None, None]  # (N, 1, 1)
