@@ -80,3 +80,15 @@ def test_shipped_pixel_task_quick(tmp_path, monkeypatch):
     assert record["obs_type"] == "pixels" and record["quick"]
     assert {"mpc", "oracle", "random"} == set(record["agents"])
     assert all(a["episodes"] == 3 for a in record["agents"].values())
+
+
+def test_tasks_without_results_are_listed_as_not_run(tmp_path):
+    from wm.bench import pending_tasks
+    from wm.bench_report import benchmarks_md, summary_table
+
+    tasks = load_suite(REPO / "configs" / "bench")
+    pending = pending_tasks(tasks, [{"name": tasks[0].name}])
+    assert len(pending) == len(tasks) - 1 and all(p["pending"] for p in pending)
+    table = summary_table(pending)
+    assert table.count("not run yet") == len(pending)
+    assert f"wm bench --only {pending[0]['name']}" in benchmarks_md(pending)

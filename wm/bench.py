@@ -134,6 +134,13 @@ def load_results(results_dir: Path) -> list[dict[str, Any]]:
     return [r for r in records if isinstance(r, dict) and {"name", "agents"} <= r.keys()]
 
 
+def pending_tasks(tasks: list[BenchTask], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Placeholder records (``pending: True``) for the suite's tasks that have no results file yet."""
+    done = {r["name"] for r in records}
+    return [{"name": t.name, "title": t.title, "pending": True, "targets": t.targets, "reference": t.reference}
+            for t in tasks if t.name not in done]
+
+
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
                 report_only: bool = False, progress: bool = True) -> str:
     """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
@@ -148,6 +155,8 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
     records = load_results(results_dir)
     if not records:
         raise ConfigError(f"{results_dir}: no results files to report")
+    if not quick:
+        records += pending_tasks(load_suite(suite), records)
     if quick:
         (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
         return summary_table(records)

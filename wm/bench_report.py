@@ -30,8 +30,13 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     lines = ["| task | mpc | oracle | random | target (mpc) | peers | train s | plan ms/step | params | episodes |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
-        mpc = r["agents"].get("mpc", {})
         peers = ", ".join(f"{k} {v:.2f}" for k, v in r.get("reference", {}).items()) or "-"
+        if r.get("pending"):
+            target = r.get("targets", {}).get("mpc")
+            lines.append(f"| {r['title']} | not run yet | - | - | {f'>= {target:.2f}' if target else '-'} | "
+                         f"{peers} | - | - | - | - |")
+            continue
+        mpc = r["agents"].get("mpc", {})
         lines.append(
             f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {_rate(r, 'mpc')} | {_rate(r, 'oracle')} | "
             f"{_rate(r, 'random')} | {_target(r)} | {peers} | {r['train_s']:.0f} | "
@@ -47,8 +52,13 @@ def benchmarks_md(records: list[dict[str, Any]]) -> str:
            "Success is the fraction of evaluation episodes reaching the goal, with its 95 % Wilson interval.",
            "`mpc` plans in the learned latent space; `oracle` runs the same planner at the same budget on the",
            "true simulator (the upper bound); `random` acts uniformly. Plan ms/step is the latent agent's",
-           "planning time amortised over environment steps (2-core CPU).", "", summary_table(records), ""]
+           "planning time amortised over environment steps; train s is the wall time of `wm train` (decoder probe",
+           "included). Times are wall-clock on the 2-core CPU that ran each task, which may have been shared",
+           "with other jobs: read them as upper bounds.", "", summary_table(records), ""]
     for r in records:
+        if r.get("pending"):
+            out += [f"## {r['title']}", "", f"- not run yet: `wm bench --only {r['name']}`", ""]
+            continue
         out += [f"## {r['title']}", "",
                 f"- env `{r['env_id']}` ({r['obs_type']}), config hash `{r['config_hash']}`, "
                 f"git `{r['git_commit'][:12]}`, {r['date']}",
