@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
-AGENTS = ("mpc", "oracle", "random", "gcbc")
+AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent", "random", "gcbc")
+PROTOCOLS = ("task", "offset")
 DISTANCES = ("l2", "cosine")
 PRECISIONS = ("fp32", "bf16")
 
@@ -91,7 +92,18 @@ class EvalConfig:
     """Which agents are evaluated, on how many episodes."""
 
     agents: tuple[str, ...] = ("mpc", "oracle", "random")
-    """Agents to evaluate, from ``mpc``, ``oracle``, ``random``, ``gcbc`` (goal-conditioned behaviour cloning)."""
+    """Agents to evaluate, from ``mpc``, ``oracle``, ``oracle-goal``, ``sim-latent`` (the control ladder, see
+    ``agents/ladder.py``), ``random``, ``gcbc`` (goal-conditioned behaviour cloning)."""
+    protocols: tuple[str, ...] = ("task",)
+    """Evaluation protocols: ``task`` (the env samples start and goal; results in ``eval/<label>/``) and/or
+    ``offset`` (the peers': start on a held-out trajectory of the data policy, goal = the state ``offset``
+    steps later, ``offset_budget`` steps, the peers' success rule; results in ``eval/offset/<label>/``)."""
+    offset_agents: tuple[str, ...] = ("mpc", "oracle-goal", "random")
+    """Agents evaluated under the ``offset`` protocol (from the same list as ``agents``)."""
+    offset: int = 25
+    """``offset`` protocol: env steps from the start state to the goal state along the trajectory."""
+    offset_budget: int = 50
+    """``offset`` protocol: step budget per episode."""
     episodes: int = 50
     """Episodes per agent (episode ``i`` resets with ``seed + i``)."""
     seed: int = 100_000
@@ -118,9 +130,15 @@ class EvalConfig:
     """``gcbc``: seed of initialisation and sampling."""
 
     def __post_init__(self) -> None:
-        bad = [a for a in self.agents if a not in AGENTS]
-        if bad or not self.agents:
-            raise ValueError(f"agents: each must be one of {AGENTS}, got {list(self.agents)}")
+        for name in ("agents", "offset_agents"):
+            agents = getattr(self, name)
+            if not agents or any(a not in AGENTS for a in agents):
+                raise ValueError(f"{name}: each must be one of {AGENTS}, got {list(agents)}")
+        if not self.protocols or any(p not in PROTOCOLS for p in self.protocols):
+            raise ValueError(f"protocols: each must be one of {PROTOCOLS}, got {list(self.protocols)}")
+        for name in ("offset", "offset_budget"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.episodes < 1:
             raise ValueError(f"episodes: must be >= 1, got {self.episodes}")
         if self.max_steps < 0:
@@ -132,3 +150,11 @@ class EvalConfig:
             raise ValueError(f"videos: must be >= 0, got {self.videos}")
         if not self.gcbc_lr > 0:
             raise ValueError(f"gcbc_lr: must be > 0, got {self.gcbc_lr}")
+
+    def agents_for(self, protocol: str) -> tuple[str, ...]:
+        """The agents evaluated under ``protocol``: ``agents`` (task) or ``offset_agents``."""
+        return self.offset_agents if protocol == "offset" else self.agents
+
+    def all_agents(self) -> tuple[str, ...]:
+        """Every agent some configured protocol evaluates."""
+        return tuple(dict.fromkeys(a for p in self.protocols for a in self.agents_for(p)))

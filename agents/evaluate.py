@@ -6,7 +6,9 @@ episode's seed, so results do not depend on episode order), ``attach(env)`` (for
 that need the simulator, like the oracle), ``last_plan_ms`` (the time of the plan the
 last ``act`` made, or None) and ``imagined_latents()`` (for videos, see
 :mod:`agents.video`).  Episode ``i`` resets with ``seed + i``, so any subset of episodes
-(a shard) gives exactly the records the full run gives for it.
+(a shard) gives exactly the records the full run gives for it.  With ``protocol`` (an
+:class:`envs.offset.OffsetProtocol`) each episode instead starts on a held-out trajectory of
+the data policy and its goal is the state ``protocol.offset`` steps later (the peers' protocol).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tqdm import tqdm
 from agents.report import results_table
 from agents.stats import percentile, wilson_interval
 from agents.video import EpisodeRecorder, VideoOptions
+from envs.offset import OffsetProtocol
 from envs.registration import make_env
 
 
@@ -105,11 +108,14 @@ class _CallableAgent:
         return self.policy(obs, self.goal)
 
 
-def run_episode(env, agent, seed: int, index: int = 0, recorder: EpisodeRecorder | None = None) -> EpisodeResult:
-    """One episode from ``env.reset(seed=seed)``; success if any step reports it."""
+def run_episode(env, agent, seed: int, index: int = 0, recorder: EpisodeRecorder | None = None,
+                protocol: OffsetProtocol | None = None) -> EpisodeResult:
+    """One episode from ``env.reset(seed=seed)`` (or the ``protocol``'s start and goal for that
+    seed); success if any step reports it."""
     if hasattr(agent, "seed"):
         agent.seed(seed)
-    obs, info = env.reset(seed=seed)
+    options = protocol.reset_options(env, seed) if protocol is not None else None
+    obs, info = env.reset(seed=seed, options=options)
     agent.reset(obs, info)
     result = EpisodeResult(seed, bool(info["success"]), float(info["distance"]), 0, index=index)
     if recorder is not None:
@@ -143,15 +149,19 @@ def as_agent(agent: Any) -> Any:
 def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: dict | None = None,
              max_steps: int = 0, name: str = "agent", progress: bool = True, meta: dict | None = None,
              indices: Sequence[int] | None = None, video: VideoOptions | None = None,
-             workers: int = 1, out_dir: str | Path | None = None) -> EvalResult:
+             workers: int = 1, out_dir: str | Path | None = None,
+             protocol: OffsetProtocol | None = None) -> EvalResult:
     """Run ``episodes`` episodes of ``agent`` on ``env_id``; deterministic for a ``seed``.
 
     ``indices`` restricts the run to those episode indices (a shard); ``workers > 1`` splits
     them across that many spawned processes (``agent`` must then pickle) and merges the
     records, which are identical to a one-process run.  ``video`` renders chosen episodes to
-    mp4; ``out_dir`` receives ``results.json`` and ``results.md``.
+    mp4; ``out_dir`` receives ``results.json`` and ``results.md``.  ``protocol`` switches to the
+    ``offset`` protocol (its settings are recorded in the results).
     """
     agent = as_agent(agent)
+    if protocol is not None:
+        meta = {**(meta or {}), **protocol.record()}
     indices = list(range(episodes)) if indices is None else sorted(set(indices))
     if indices and not 0 <= indices[0] <= indices[-1] < episodes:
         raise ValueError(f"indices: must lie in [0, {episodes}), got {indices[0]}..{indices[-1]}")
@@ -160,16 +170,18 @@ def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: 
 
         result = evaluate_in_workers(agent, workers, env_id=env_id, episodes=episodes, seed=seed,
                                      env_kwargs=env_kwargs, max_steps=max_steps, name=name, meta=meta,
-                                     indices=indices, video=video)
+                                     indices=indices, video=video, protocol=protocol)
     else:
-        result = _evaluate_here(agent, env_id, seed, env_kwargs, max_steps, name, progress, meta, indices, video)
+        result = _evaluate_here(agent, env_id, seed, env_kwargs, max_steps, name, progress, meta, indices, video,
+                                protocol)
     if out_dir is not None:
         result.write_dir(out_dir)
     return result
 
 
 def _evaluate_here(agent: Any, env_id: str, seed: int, env_kwargs: dict | None, max_steps: int, name: str,
-                   progress: bool, meta: dict | None, indices: list[int], video: VideoOptions | None) -> EvalResult:
+                   progress: bool, meta: dict | None, indices: list[int], video: VideoOptions | None,
+                   protocol: OffsetProtocol | None = None) -> EvalResult:
     kwargs = dict(env_kwargs or {})
     if max_steps:
         kwargs["max_episode_steps"] = max_steps
@@ -182,7 +194,7 @@ def _evaluate_here(agent: Any, env_id: str, seed: int, env_kwargs: dict | None, 
     results = []
     for i in tqdm(indices, desc=f"eval {name}", unit="ep", disable=not progress):
         recorder = video.recorder(i) if video is not None else None
-        results.append(run_episode(env, agent, seed + i, i, recorder))
+        results.append(run_episode(env, agent, seed + i, i, recorder, protocol))
         if recorder is not None:
             recorder.write()
     env.close()

@@ -7,18 +7,22 @@ from typing import Any
 from agents.baselines import RandomAgent
 from agents.config import PlanConfig
 from agents.gcbc import GCBCAgent, GCBCPolicy
+from agents.ladder import OracleGoalAgent, SimLatentAgent
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import build_planner
 from worldmodel.model import WorldModel
 
-PLANNING_AGENTS = ("mpc", "oracle")
+PLANNING_AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent")
+MODEL_AGENTS = ("mpc", "sim-latent")
 
 
 def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | None = None,
-                frameskip: int = 1, device: str = "cpu", policy: GCBCPolicy | None = None) -> Any:
-    """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator), ``random``
-    or ``gcbc`` (needs a trained ``policy``).
+                frameskip: int = 1, device: str = "cpu", policy: GCBCPolicy | None = None,
+                state_scale: Any = None) -> Any:
+    """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator), the ladder's
+    ``oracle-goal`` (needs ``state_scale (S,)``, the data's state std) and ``sim-latent`` (needs a state
+    ``model``), ``random`` or ``gcbc`` (needs a trained ``policy``).
 
     ``frameskip`` is the action repeat of the oracle; it uses the model's when a model is given,
     so both planners search the same space.
@@ -31,6 +35,14 @@ def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | N
         return MPCAgent(model, build_planner(plan), plan, low, high, device)
     if name == "oracle":
         return OracleMPCAgent(build_planner(plan), plan, low, high, repeat)
+    if name == "oracle-goal":
+        if state_scale is None:
+            raise ValueError("agent 'oracle-goal' needs the data's state scale")
+        return OracleGoalAgent(build_planner(plan), plan, low, high, repeat, state_scale)
+    if name == "sim-latent":
+        if model is None:
+            raise ValueError("agent 'sim-latent' needs a trained model (checkpoint)")
+        return SimLatentAgent(model, build_planner(plan), plan, low, high, device)
     if name == "random":
         return RandomAgent(low, high)
     if name == "gcbc":
@@ -41,5 +53,5 @@ def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | N
 
 
 def result_label(name: str, plan: PlanConfig) -> str:
-    """Directory / row name of an agent's results: ``mpc-icem``, ``oracle-cem``, ``random``, ``gcbc``."""
+    """Directory / row name of an agent's results: ``mpc-icem``, ``oracle-cem``, ``oracle-goal-cem``, ``random``."""
     return f"{name}-{plan.planner}" if name in PLANNING_AGENTS else name

@@ -1,7 +1,9 @@
 """The upper bound: the same planner at the same budget on the true simulator.
 
 Candidate sequences are rolled out in batch with ``mujoco.rollout`` from the env's current
-simulator state, and scored with the task's own distance to the goal.
+simulator state, and scored with the task's own distance to the goal (under the ``offset``
+protocol, the peers' success margin).  :mod:`agents.ladder` scores the same rollouts with
+less privileged costs.
 
 Gradient planners (``gd``, ``cem_gd``) cannot backpropagate through MuJoCo; for them the
 oracle's cost is wrapped in central finite differences
@@ -48,15 +50,20 @@ class OracleMPCAgent(RecedingHorizonAgent):
         self._state = self.env.get_sim_state()
 
     def _sim_cost(self, actions: torch.Tensor) -> torch.Tensor:
-        """``actions (N, H, A)`` -> true goal distance after the rollout ``(N,)``."""
+        """``actions (N, H, A)`` -> cost ``(N,)`` of the true rollouts, scored by :meth:`_score`."""
         env = self.env
         h = actions.shape[1]
         per_step = self.repeat * env.frame_skip
         ctrl = np.repeat(actions.detach().numpy().astype(np.float64), per_step, axis=1)  # (N, H*k*fs, A)
         states, _ = rollout.rollout(env.model, self._datas, self._state[None], ctrl)
-        terminal = env.distance_from_physics(states[:, -1])
-        cost = terminal
+        idx = np.arange(per_step - 1, h * per_step, per_step)
+        return self._score(states[:, idx])
+
+    def _score(self, step_states: np.ndarray) -> torch.Tensor:
+        """Simulator states after each model step ``(N, H, nstate)`` -> ``(N,)``: the distance the
+        episode is scored by, terminal + ``running_weight`` x its mean over the horizon."""
+        dist = self.env.goal_distance_from_physics(step_states)  # (N, H)
+        cost = dist[:, -1]
         if self.cfg.running_weight > 0:
-            idx = np.arange(per_step - 1, h * per_step, per_step)
-            cost = cost + self.cfg.running_weight * env.distance_from_physics(states[:, idx]).mean(1)
+            cost = cost + self.cfg.running_weight * dist.mean(1)
         return torch.as_tensor(cost, dtype=torch.float32)

@@ -227,3 +227,16 @@ def _validate_arrays(path: Path, d: Episodes) -> None:
         eps = 1e-5
         if (d.actions < np.asarray(low) - eps).any() or (d.actions > np.asarray(high) + eps).any():
             raise bad("actions", "has values outside the action bounds")
+
+
+def state_scale(path: str | Path) -> np.ndarray:
+    """Per-dimension std ``(S,)`` of a dataset's true states (floored at 1e-3), reading that field only."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            states = f["states"][()]
+    except (OSError, KeyError, ValueError) as err:
+        raise DatasetError(f"{path}: field 'states' is unreadable ({err})") from None
+    if states.ndim != 2 or len(states) < 2 or not np.isfinite(states).all():
+        raise DatasetError(f"{path}: field 'states' must be a finite (N >= 2, S) array")
+    return np.maximum(states.std(0), 1e-3).astype(np.float64)

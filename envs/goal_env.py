@@ -9,6 +9,13 @@ Contract:
     * ``obs_type="state"`` gives a float32 vector, ``"pixels"`` a uint8 ``(H, W, 3)`` image.
     * ``distance_from_physics(states (..., nstate)) -> (...)``: the task distance of
       simulator states, so an oracle can score ``mujoco.rollout`` trajectories.
+    * ``state_from_physics(states (..., nstate)) -> (..., S)``: the state vector of
+      simulator states, and ``goal_state`` the state vector of the goal configuration
+      (for the ``oracle-goal`` and ``sim-latent`` controls).
+    * The ``offset`` protocol: ``reset(options={"start_state": s, "goal_state": g})`` (flat
+      simulator states, e.g. two states of one recorded trajectory) starts from ``s`` and
+      takes the observation of ``g`` as the goal; ``success`` and ``distance`` then follow
+      the peers' rule for the task, ``offset_margin_from_physics`` (success iff < 1).
 
 A subclass either builds its own world from MJCF (``TwoRoomEnv``, ``PushTEnv``) or adapts an
 existing gymnasium MuJoCo env by passing its ``model``/``data`` and overriding
@@ -67,6 +74,11 @@ class MujocoGoalEnv(gym.Env):
         else:
             self.observation_space = gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
         self._goal_obs: np.ndarray | None = None
+        self.goal_state: np.ndarray | None = None
+        """State vector ``(S,)`` of the goal configuration (set at every reset)."""
+        self.offset_goal: np.ndarray | None = None
+        """Goal simulator state of an ``offset``-protocol episode (None under the task protocol)."""
+        self._scratch: mujoco.MjData | None = None
 
     # ----------------------------------------------------------------- subclass hooks
     def _camera_name(self) -> str | int | FreeCamera:
@@ -101,9 +113,47 @@ class MujocoGoalEnv(gym.Env):
         """The task distance for simulator states ``(..., nstate)`` -> ``(...)`` (for the oracle)."""
         raise NotImplementedError
 
+    def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """The peers' success rule as a margin: ``(..., nstate)``, goal ``(nstate,)`` -> ``(...)``.
+
+        Success under the ``offset`` protocol is ``margin < 1`` (e.g. Reacher: the largest
+        joint error over 0.05 rad).  Envs without a published rule do not support the protocol.
+        """
+        raise NotImplementedError(f"{type(self).__name__}: no offset-protocol success rule")
+
+    def goal_distance_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """The distance the episode is scored by: the task's, or the offset margin ``(...)``."""
+        if self.offset_goal is not None:
+            return self.offset_margin_from_physics(states, self.offset_goal)
+        return self.distance_from_physics(states)
+
+    def state_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """State vectors ``(..., S)`` of simulator states ``(..., nstate)``.
+
+        Generic: each state is loaded into a scratch ``MjData`` and read by
+        :meth:`state_vector`; envs override it with a vectorised form.
+        """
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        flat = np.asarray(states, dtype=np.float64).reshape(-1, states.shape[-1])
+        data, self.data = self.data, self._scratch
+        try:
+            out = []
+            for s in flat:
+                mujoco.mj_setState(self.model, self.data, s, STATE_SPEC)
+                out.append(self.state_vector())
+        finally:
+            self.data = data
+        return np.stack(out).reshape(*states.shape[:-1], -1).astype(np.float32)
+
     def qpos_from_physics(self, states: np.ndarray) -> np.ndarray:
         """``qpos (..., nq)`` out of ``mjSTATE_FULLPHYSICS`` vectors ``(..., nstate)``."""
         return states[..., 1:1 + self.model.nq]  # layout: time, qpos, qvel, act, ...
+
+    def qvel_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """``qvel (..., nv)`` out of ``mjSTATE_FULLPHYSICS`` vectors ``(..., nstate)``."""
+        nq = self.model.nq
+        return states[..., 1 + nq:1 + nq + self.model.nv]
 
     # ----------------------------------------------------------------- gymnasium API
     @property
@@ -113,10 +163,29 @@ class MujocoGoalEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         mujoco.mj_resetData(self.model, self.data)
-        self._sample_task(self.np_random, dict(options or {}))
+        options = dict(options or {})
+        self._sample_task(self.np_random, options)  # also under offset: it sets the layout
         mujoco.mj_forward(self.model, self.data)
-        self._goal_obs = self._observe_goal()
+        self.offset_goal = None
+        if "start_state" in options or "goal_state" in options:
+            self._set_offset_task(options)
+        else:
+            self._goal_obs = self._observe_goal()
         return self._observe(), self._info()
+
+    def _set_offset_task(self, options: dict[str, Any]) -> None:
+        """Start at ``options["start_state"]``, goal = the observation of ``options["goal_state"]``."""
+        if "start_state" not in options or "goal_state" not in options:
+            raise ValueError("offset reset: needs both 'start_state' and 'goal_state'")
+        size = mujoco.mj_stateSize(self.model, STATE_SPEC)
+        start, goal = (np.asarray(options[k], dtype=np.float64) for k in ("start_state", "goal_state"))
+        if start.shape != (size,) or goal.shape != (size,):
+            raise ValueError(f"offset reset: states must have shape ({size},), got {start.shape}, {goal.shape}")
+        self.offset_margin_from_physics(goal, goal)  # fails early for envs without a rule
+        self.set_sim_state(goal)
+        self._goal_obs, self.goal_state = self._observe(), self.state_vector()
+        self.set_sim_state(start)
+        self.offset_goal = goal
 
     def step(self, action):
         action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
@@ -158,8 +227,11 @@ class MujocoGoalEnv(gym.Env):
     def render_goal(self) -> np.ndarray:
         """The camera image of the goal configuration, uint8 ``(H, W, 3)`` (for videos of state-obs runs)."""
         saved = self.get_sim_state()
-        self._apply_goal_config()
-        mujoco.mj_forward(self.model, self.data)
+        if self.offset_goal is not None:
+            self.set_sim_state(self.offset_goal)
+        else:
+            self._apply_goal_config()
+            mujoco.mj_forward(self.model, self.data)
         image = self.render_frame()
         self.set_sim_state(saved)
         return image
@@ -173,10 +245,13 @@ class MujocoGoalEnv(gym.Env):
         saved = self.get_sim_state()
         self._apply_goal_config()
         mujoco.mj_forward(self.model, self.data)
-        goal = self._observe()
+        goal, self.goal_state = self._observe(), self.state_vector()
         self.set_sim_state(saved)
         return goal
 
     def _info(self) -> dict[str, Any]:
+        if self.offset_goal is not None:
+            margin = float(self.offset_margin_from_physics(self.get_sim_state(), self.offset_goal))
+            return {"goal": self._goal_obs.copy(), "success": margin < 1.0, "distance": margin}
         dist = float(self.distance())
         return {"goal": self._goal_obs.copy(), "success": bool(self.is_success()), "distance": dist}

@@ -28,6 +28,7 @@ from envs.geodesic import GridGeodesic
 from envs.render import FreeCamera
 
 SUCCESS_RADIUS = 0.45   # gymnasium-robotics' own threshold
+OFFSET_RADIUS = 0.5     # DINO-WM's PointMaze rule (offset protocol)
 BALL_RADIUS = 0.1
 
 
@@ -88,6 +89,16 @@ class PointMazeGoalEnv(AdapterGoalEnv):
 
     def state_vector(self) -> np.ndarray:
         return np.concatenate([self.data.qpos[:2], self.data.qvel[:2]]).astype(np.float32)
+
+    def state_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """``x, y, vx, vy`` ``(..., 4)`` of simulator states ``(..., nstate)``."""
+        q, v = self.qpos_from_physics(states)[..., :2], self.qvel_from_physics(states)[..., :2]
+        return np.concatenate([q, v], axis=-1).astype(np.float32)
+
+    def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """DINO-WM's rule: ball-goal distance over 0.5 (maze units) ``(...)``."""
+        err = self.qpos_from_physics(states)[..., :2] - self.qpos_from_physics(goal)[:2]
+        return np.linalg.norm(err, axis=-1) / OFFSET_RADIUS
 
     def distance(self) -> float:
         """Shortest-path length (m) from the ball to the goal through the maze."""

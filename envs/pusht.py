@@ -214,6 +214,21 @@ class PushTEnv(MujocoGoalEnv):
         ang = np.abs(wrap_angle(pose[..., 2] - self.goal[2]))
         return pos, ang
 
+    def state_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """``pusher x, y, block x, y, sin, cos`` ``(..., 6)`` of simulator states ``(..., nstate)``."""
+        q = self.qpos_from_physics(states)
+        return np.stack([q[..., 3], q[..., 4], q[..., 0], q[..., 1], np.sin(q[..., 2]), np.cos(q[..., 2])],
+                        axis=-1).astype(np.float32)
+
+    def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """DINO-WM's rule as a margin ``(...)``: pusher + block xy 4-vector error over ``success_pos``
+        (their 20 px of a 512-px window, 0.039 m of our 1 m table) and block angle error over
+        ``success_angle``, whichever is larger (success iff both are within)."""
+        q, g = self.qpos_from_physics(states), self.qpos_from_physics(goal)
+        pos = np.linalg.norm(q[..., [3, 4, 0, 1]] - g[[3, 4, 0, 1]], axis=-1)
+        ang = np.abs(wrap_angle(q[..., 2] - g[2]))
+        return np.maximum(pos / self.success_pos, ang / self.success_angle)
+
     def distance(self) -> float:
         """Position error + ``ANGLE_WEIGHT`` * angle error (metres; 0.1 m per radian)."""
         return float(self.distance_from_physics(self.get_sim_state()))

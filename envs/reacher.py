@@ -13,6 +13,8 @@ in the disc of radius 0.2 m) and runs the arm.  This adapter adds:
 * ``distance``: fingertip-target distance in the plane (m);
 * ``success``: distance < ``success_radius`` = 0.02 m, i.e. the fingertip sphere (radius
   0.01) touches the target sphere (radius 0.009).
+* ``offset`` protocol (LeWM / stable-worldmodel's ``qpos_match``): success when both joint
+  angles are within 0.05 rad of the goal state's, unwrapped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import numpy as np
 
 from envs.adapter import AdapterGoalEnv, make_inner
 from envs.render import FreeCamera
+
+OFFSET_JOINT_TOL = 0.05  # rad, per joint (LeWM's Reacher rule)
 
 
 class ReacherGoalEnv(AdapterGoalEnv):
@@ -85,6 +89,16 @@ class ReacherGoalEnv(AdapterGoalEnv):
     def state_vector(self) -> np.ndarray:
         q, v = self.data.qpos[:2], self.data.qvel[:2]
         return np.concatenate([np.cos(q), np.sin(q), v]).astype(np.float32)
+
+    def state_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """``cos q, sin q, dq`` ``(..., 6)`` of simulator states ``(..., nstate)``."""
+        q, v = self.qpos_from_physics(states)[..., :2], self.qvel_from_physics(states)[..., :2]
+        return np.concatenate([np.cos(q), np.sin(q), v], axis=-1).astype(np.float32)
+
+    def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Largest joint-angle error over 0.05 rad ``(...)`` (success iff < 1)."""
+        err = np.abs(self.qpos_from_physics(states)[..., :2] - self.qpos_from_physics(goal)[:2])
+        return err.max(axis=-1) / OFFSET_JOINT_TOL
 
     def distance(self) -> float:
         """Fingertip-target distance in the plane (m)."""

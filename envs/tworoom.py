@@ -22,6 +22,7 @@ import numpy as np
 from envs.goal_env import MujocoGoalEnv
 
 ARENA = 1.0
+OFFSET_RADIUS = 4.5 / 65 * 2 * ARENA  # EB-JEPA's 4.5 px of a 65-px arena, in metres (offset protocol)
 WALL_HALF = 0.03
 AGENT_RADIUS = 0.05
 VISUAL_RADIUS = 0.08
@@ -174,6 +175,18 @@ class TwoRoomEnv(MujocoGoalEnv):
         y = np.clip(pos[..., 1] + t * (g[1] - pos[..., 1]), self.door_y - half, self.door_y + half)
         via = np.hypot(dx_p, pos[..., 1] - y) + np.hypot(dx_g, g[1] - y)
         return np.where(across, via, direct)
+
+    def state_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """State vectors ``(..., 4 or 6)`` of simulator states ``(..., nstate)`` (the layout is the current one)."""
+        parts = [self.qpos_from_physics(states), self.qvel_from_physics(states)]
+        if self.random_wall:
+            parts.append(np.broadcast_to([self.wall_x, self.door_y], (*states.shape[:-1], 2)))
+        return np.concatenate(parts, axis=-1).astype(np.float32)
+
+    def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """EB-JEPA's rule, scaled: distance over 4.5 px of their 65-px arena (0.138 m of our 2 m) ``(...)``."""
+        err = self.qpos_from_physics(states)[..., :2] - self.qpos_from_physics(goal)[:2]
+        return np.linalg.norm(err, axis=-1) / OFFSET_RADIUS
 
     def distance(self) -> float:
         """Geodesic (around-the-wall) distance of the agent to the goal, in metres."""

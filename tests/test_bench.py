@@ -43,22 +43,56 @@ def test_quick_suite_end_to_end(tmp_path, tiny_overrides, monkeypatch):
     assert record["agents"]["mpc"]["episodes"] == 3
     assert {"mpc", "oracle", "random"} == set(record["agents"])
     assert record["model"]["params"] > 0 and record["train_s"] > 0
+    assert len(record["seed_runs"]) == 1 and record["offset"] == {}  # the tiny config runs the task protocol only
     md = (tmp_path / "res" / "quick" / "BENCHMARKS.md").read_text()
     assert "Tiny TwoRoom (quick)" in md
     assert not (tmp_path / "BENCHMARKS.md").exists()  # quick runs never touch the main report
     assert main(args) == 2  # the run directory exists: refuse rather than overwrite
 
 
+def _agent(rate, lo, hi, n=10):
+    return {"success_rate": rate, "success_ci95": [lo, hi], "episodes": n, "act_ms_per_step": 3.0}
+
+
+def _record(**kw):
+    base = {"title": "T", "quick": False, "agents": {"mpc": _agent(0.5, 0.2, 0.8), "random": _agent(0.0, 0.0, 0.3)},
+            "offset": {"mpc": _agent(0.5, 0.2, 0.8)}, "targets": {"mpc": 0.9}, "reference": {"X": 0.7},
+            "reference_protocol": "offset", "train_s": 12.0, "model": {"params": 1000}, "git_commit": "abcdef123456"}
+    return {**base, **kw}
+
+
 def test_readme_table_replaced_between_markers(tmp_path):
-    record = {"title": "T", "quick": False, "agents": {"mpc": {
-        "success_rate": 0.5, "success_ci95": [0.2, 0.8], "episodes": 10, "act_ms_per_step": 3.0}},
-        "targets": {"mpc": 0.9}, "reference": {"X": 0.7}, "train_s": 12.0, "model": {"params": 1000}}
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nend\n")
-    assert update_readme(readme, [record])
+    assert update_readme(readme, [_record()])
     text = readme.read_text()
     assert "old" not in text and "0.50 [0.20, 0.80]" in text and "NOT met" in text and "X 0.70" in text
+    assert "abcdef1" in text
     assert text.startswith("intro\n") and text.endswith("end\n")
+
+
+def test_rows_overlapping_random_are_flagged():
+    from wm.bench_report import task_table, versus_random
+
+    assert versus_random({"mpc": _agent(0.5, 0.35, 0.65), "random": _agent(0.0, 0.0, 0.07)}) == "above random"
+    assert versus_random({"mpc": _agent(0.08, 0.03, 0.19), "random": _agent(0.02, 0.0, 0.1)}) == "≈ random"
+    assert versus_random({"mpc": _agent(0.5, 0.3, 0.7)}) == "-"
+    assert "≈ random" in task_table([_record(agents={"mpc": _agent(0.1, 0.03, 0.2), "random": _agent(0.0, 0.0, 0.1)})])
+
+
+def test_peer_numbers_only_beside_their_protocol():
+    from wm.bench_report import offset_table
+
+    assert "X 0.70" in offset_table([_record()])
+    assert "X 0.70" not in offset_table([_record(reference_protocol="task")])
+
+
+def test_seed_spread_and_dirty_commit_are_shown():
+    from wm.bench_report import task_table
+
+    runs = [{"agents": {"mpc": _agent(r, 0, 1)}, "offset": {}} for r in (0.5, 0.7, 0.9)]
+    table = task_table([_record(seed_runs=runs, git_dirty=True)])
+    assert "0.70 (0.50-0.90, 3 seeds)" in table and "abcdef1+dirty" in table
 
 
 def test_load_results_skips_other_json(tmp_path):
@@ -90,5 +124,5 @@ def test_tasks_without_results_are_listed_as_not_run(tmp_path):
     pending = pending_tasks(tasks, [{"name": tasks[0].name}])
     assert len(pending) == len(tasks) - 1 and all(p["pending"] for p in pending)
     table = summary_table(pending)
-    assert table.count("not run yet") == len(pending)
+    assert table.count("not run yet") == 2 * len(pending)  # one row in each protocol's table
     assert f"wm bench --only {pending[0]['name']}" in benchmarks_md(pending)

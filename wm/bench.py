@@ -9,6 +9,13 @@ A suite is a folder of YAML task files (``configs/bench/*.yaml``)::
     quick: [train.steps=300, ...]  # extra overrides of ``--quick``
     targets: {mpc: 0.90}           # success targets (reported, never enforced)
     reference: {DINO-WM: 1.00}     # published numbers of the peers, for the table
+    reference_protocol: offset     # the protocol those numbers were measured under
+    seeds: [0, 1, 2]               # training seeds (train.seed); one run each, reported per seed
+    differs: "simulator, ..."      # what still differs from the peers' setup, shown beside their numbers
+
+Every row evaluates the control ladder (``oracle``, ``oracle-goal``, ``sim-latent`` where the
+model is a state model, ``mpc``, ``random``) under the task protocol, and ``oracle-goal``,
+``mpc``, ``random`` under the peers' ``offset`` protocol (``eval.protocols`` of its config).
 
 Each task collects, trains and evaluates into ``<runs>/<name>`` and writes
 ``<results>/<name>.json``; :func:`write_reports` renders ``BENCHMARKS.md`` and the README
@@ -28,10 +35,12 @@ import yaml
 from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
-from wm.provenance import git_commit, versions
+from wm.provenance import git_commit, git_dirty, versions
 from wm.speed_report import speed_markdown
 
-TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference"}
+SEED_KEYS = ("seed", "agents", "offset", "train_s", "probe_r2", "eff_rank")
+TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference", "reference_protocol", "seeds",
+             "differs"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,9 @@ class BenchTask:
     quick: tuple[str, ...] = ()
     targets: dict[str, float] = field(default_factory=dict)
     reference: dict[str, float] = field(default_factory=dict)
+    reference_protocol: str = "offset"
+    seeds: tuple[int, ...] = (0,)
+    differs: str = ""
 
 
 def load_task(path: Path) -> BenchTask:
@@ -61,7 +73,9 @@ def load_task(path: Path) -> BenchTask:
     return BenchTask(name=str(raw["name"]), title=str(raw.get("title", raw["name"])),
                      config=(path.parent / raw["config"]).resolve(), overrides=tuple(raw.get("set") or ()),
                      quick=tuple(raw.get("quick") or ()), targets=dict(raw.get("targets") or {}),
-                     reference=dict(raw.get("reference") or {}))
+                     reference=dict(raw.get("reference") or {}),
+                     reference_protocol=str(raw.get("reference_protocol", "offset")),
+                     seeds=tuple(int(x) for x in raw.get("seeds") or (0,)), differs=str(raw.get("differs", "")))
 
 
 def load_suite(suite: Path, only: list[str] | None = None) -> list[BenchTask]:
@@ -87,10 +101,35 @@ def model_size(ckpt_dir: Path) -> dict[str, int]:
 
 
 def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True) -> dict[str, Any]:
-    """Collect, train and evaluate one task; return its result record."""
-    overrides = list(task.overrides) + (list(task.quick) if quick else [])
+    """Collect, train and evaluate one task once per training seed; return its result record.
+
+    The record's top-level figures are those of the first seed; ``seed_runs`` holds every seed's.
+    """
+    start = time.perf_counter()
+    runs = [_run_seed(task, runs_dir, quick, seed, progress) for seed in (task.seeds[:1] if quick else task.seeds)]
+    first = runs[0]
+    return {
+        "name": task.name, "title": task.title, "quick": quick, "env_id": first["cfg"].env.id,
+        "obs_type": first["cfg"].env.obs_type, "agents": first["agents"], "offset": first["offset"],
+        "seed_runs": [{k: r[k] for k in SEED_KEYS} for r in runs],
+        "targets": task.targets, "reference": task.reference, "reference_protocol": task.reference_protocol,
+        "differs": task.differs, "collect_s": first["collect_s"], "train_s": first["train_s"],
+        "train_steps": first["cfg"].train.steps,
+        "probe_r2": first["probe_r2"], "eff_rank": first["eff_rank"],
+        "model": model_size(first["run_dir"] / "checkpoints"),
+        "wall_s": time.perf_counter() - start,
+        "config": to_dict(first["cfg"]), "config_hash": config_hash(first["cfg"]), "git_commit": git_commit(),
+        "git_dirty": git_dirty(), "versions": versions(), "date": time.strftime("%Y-%m-%d"),
+        "run_dir": str(first["run_dir"]),
+    }
+
+
+def _run_seed(task: BenchTask, runs_dir: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
+    """One training seed of a task: collect, train (``train.seed = seed``), evaluate every protocol."""
+    overrides = list(task.overrides) + (list(task.quick) if quick else []) + [f"train.seed={seed}"]
     cfg = load_config(task.config, overrides)
-    run_dir = Path(runs_dir) / (task.name + ("-quick" if quick else ""))
+    suffix = ("" if seed == task.seeds[0] else f"-s{seed}") + ("-quick" if quick else "")
+    run_dir = Path(runs_dir) / (task.name + suffix)
     if run_dir.exists():
         raise FileExistsError(f"{run_dir}: bench run directory exists (remove it or choose --runs)")
     start = time.perf_counter()
@@ -98,16 +137,11 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
     collect_s = time.perf_counter() - start
     train = pipeline.train_model(cfg, run_dir, progress=progress)
     summaries = pipeline.evaluate_agents(cfg, run_dir, progress=progress)
-    return {
-        "name": task.name, "title": task.title, "quick": quick, "env_id": cfg.env.id,
-        "obs_type": cfg.env.obs_type, "agents": {s["agent"]: _agent_record(s) for s in summaries},
-        "targets": task.targets, "reference": task.reference,
-        "collect_s": collect_s, "train_s": train["wall_s"], "train_steps": cfg.train.steps,
-        "probe_r2": train.get("probe/r2_mean"), "eff_rank": train.get("collapse/eff_rank"),
-        "model": model_size(run_dir / "checkpoints"), "wall_s": time.perf_counter() - start,
-        "config": to_dict(cfg), "config_hash": config_hash(cfg), "git_commit": git_commit(),
-        "versions": versions(), "date": time.strftime("%Y-%m-%d"), "run_dir": str(run_dir),
-    }
+    by_protocol = {p: {s["agent"]: _agent_record(s) for s in summaries if s.get("protocol", "task") == p}
+                   for p in ("task", "offset")}
+    return {"seed": seed, "cfg": cfg, "run_dir": run_dir, "agents": by_protocol["task"],
+            "offset": by_protocol["offset"], "collect_s": collect_s, "train_s": train["wall_s"],
+            "probe_r2": train.get("probe/r2_mean"), "eff_rank": train.get("collapse/eff_rank")}
 
 
 def _agent_record(s: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +171,8 @@ def load_results(results_dir: Path) -> list[dict[str, Any]]:
 def pending_tasks(tasks: list[BenchTask], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Placeholder records (``pending: True``) for the suite's tasks that have no results file yet."""
     done = {r["name"] for r in records}
-    return [{"name": t.name, "title": t.title, "pending": True, "targets": t.targets, "reference": t.reference}
-            for t in tasks if t.name not in done]
+    return [{"name": t.name, "title": t.title, "pending": True, "targets": t.targets, "reference": t.reference,
+             "reference_protocol": t.reference_protocol, "differs": t.differs} for t in tasks if t.name not in done]
 
 
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,

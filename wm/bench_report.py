@@ -1,4 +1,11 @@
-"""Render benchmark result files into BENCHMARKS.md and the README table (never typed by hand)."""
+"""Render benchmark result files into BENCHMARKS.md and the README tables (never typed by hand).
+
+Two tables, one per protocol.  ``task``: the control ladder (``mpc``, ``sim-latent``,
+``oracle-goal``, ``oracle``) beside ``random``.  ``offset`` (the peers'): ``mpc``,
+``oracle-goal``, ``random`` and the peers' numbers, which appear only there and only when the
+task file says they were measured under that protocol.  A row whose ``mpc`` interval overlaps
+``random``'s is marked as not distinguishable from random.
+"""
 
 from __future__ import annotations
 
@@ -7,66 +14,137 @@ from pathlib import Path
 from typing import Any
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+TASK_LADDER = ("mpc", "sim-latent", "oracle-goal", "oracle", "random")
+OFFSET_LADDER = ("mpc", "oracle-goal", "random")
 
 
-def _rate(rec: dict[str, Any], agent: str) -> str:
-    a = rec["agents"].get(agent)
+def _rate(agents: dict[str, Any], agent: str) -> str:
+    a = agents.get(agent)
     if a is None:
         return "-"
     lo, hi = a["success_ci95"]
     return f"{a['success_rate']:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def _target(rec: dict[str, Any]) -> str:
+def versus_random(agents: dict[str, Any]) -> str:
+    """``above random`` / ``≈ random`` (the 95 % intervals of mpc and random overlap) / ``-``."""
+    mpc, rnd = agents.get("mpc"), agents.get("random")
+    if mpc is None or rnd is None:
+        return "-"
+    return "≈ random" if mpc["success_ci95"][0] <= rnd["success_ci95"][1] else "above random"
+
+
+def _seeds(rec: dict[str, Any], key: str) -> str:
+    """Mean and range of mpc's success over training seeds (``-`` with one seed)."""
+    rates = [r[key]["mpc"]["success_rate"] for r in rec.get("seed_runs", []) if "mpc" in r.get(key, {})]
+    if len(rates) < 2:
+        return "-"
+    return f"{sum(rates) / len(rates):.2f} ({min(rates):.2f}-{max(rates):.2f}, {len(rates)} seeds)"
+
+
+def _commit(rec: dict[str, Any]) -> str:
+    return rec["git_commit"][:7] + ("+dirty" if rec.get("git_dirty") else "")
+
+
+def _peers(rec: dict[str, Any], protocol: str) -> str:
+    if rec.get("reference_protocol", "offset") != protocol:
+        return "-"
+    return ", ".join(f"{k} {v:.2f}" for k, v in rec.get("reference", {}).items()) or "-"
+
+
+def _target(rec: dict[str, Any], agents: dict[str, Any]) -> str:
     t = rec.get("targets", {}).get("mpc")
     if t is None:
         return "-"
-    met = rec["agents"].get("mpc", {}).get("success_rate", 0.0) >= t
-    return f">= {t:.2f} {'met' if met else 'NOT met'}"
+    if "mpc" not in agents:
+        return f">= {t:.2f}"
+    return f">= {t:.2f} {'met' if agents['mpc']['success_rate'] >= t else 'NOT met'}"
+
+
+def task_table(records: list[dict[str, Any]]) -> str:
+    """The ``task``-protocol table: the ladder, random, the honesty flag, costs and provenance."""
+    lines = ["| task | mpc | sim-latent | oracle-goal | oracle | random | mpc vs random | mpc over seeds | "
+             "train s | plan ms/step | params | episodes | commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        if r.get("pending"):
+            lines.append(f"| {r['title']} | not run yet | - | - | - | - | - | - | - | - | - | - | - |")
+            continue
+        a = r["agents"]
+        rates = " | ".join(_rate(a, k) for k in TASK_LADDER)
+        lines.append(f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {rates} | {versus_random(a)} | "
+                     f"{_seeds(r, 'agents')} | {r['train_s']:.0f} | "
+                     f"{a.get('mpc', {}).get('act_ms_per_step', float('nan')):.1f} | {r['model']['params']:,} | "
+                     f"{a.get('mpc', {}).get('episodes', '-')} | {_commit(r)} |")
+    return "\n".join(lines)
+
+
+def offset_table(records: list[dict[str, Any]]) -> str:
+    """The ``offset``-protocol table: mpc, oracle-goal, random, the peers measured the same way."""
+    lines = ["| task | mpc | oracle-goal | random | mpc vs random | mpc over seeds | target (mpc) | peers | commit |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        off = r.get("offset") or {}
+        if r.get("pending") or not off:
+            lines.append(f"| {r['title']} | not run yet | - | - | - | - | {_target(r, {})} | {_peers(r, 'offset')} | "
+                         f"{_commit(r) if not r.get('pending') else '-'} |")
+            continue
+        rates = " | ".join(_rate(off, k) for k in OFFSET_LADDER)
+        lines.append(f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {rates} | {versus_random(off)} | "
+                     f"{_seeds(r, 'offset')} | {_target(r, off)} | {_peers(r, 'offset')} | {_commit(r)} |")
+    return "\n".join(lines)
 
 
 def summary_table(records: list[dict[str, Any]]) -> str:
-    """Markdown table: success (95 % CI) of mpc / oracle / random, target, peers, costs."""
-    lines = ["| task | mpc | oracle | random | target (mpc) | peers | train s | plan ms/step | params | episodes |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in records:
-        peers = ", ".join(f"{k} {v:.2f}" for k, v in r.get("reference", {}).items()) or "-"
-        if r.get("pending"):
-            target = r.get("targets", {}).get("mpc")
-            lines.append(f"| {r['title']} | not run yet | - | - | {f'>= {target:.2f}' if target else '-'} | "
-                         f"{peers} | - | - | - | - |")
-            continue
-        mpc = r["agents"].get("mpc", {})
-        lines.append(
-            f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {_rate(r, 'mpc')} | {_rate(r, 'oracle')} | "
-            f"{_rate(r, 'random')} | {_target(r)} | {peers} | {r['train_s']:.0f} | "
-            f"{mpc.get('act_ms_per_step', float('nan')):.1f} | {r['model']['params']:,} | "
-            f"{mpc.get('episodes', '-')} |")
-    return "\n".join(lines)
+    """Both tables, each under a one-line heading."""
+    return ("**Task protocol** (ours: the env samples start and goal; the control ladder)\n\n"
+            f"{task_table(records)}\n\n"
+            "**Offset protocol** (the peers': start on a held-out trajectory of the data policy, goal = the "
+            "state 25 steps later, 50 steps, the peers' success rule)\n\n"
+            f"{offset_table(records)}")
+
+
+LEGEND = [
+    "Success is the fraction of evaluation episodes reaching the goal, with its 95 % Wilson interval.",
+    "The control ladder shares the planner, budget, episodes and seeds: `oracle` plans on the true simulator",
+    "with the task's privileged distance (the planner's ceiling); `oracle-goal` plans on the true simulator",
+    "towards the goal observation's state (is the goal as handed to the agent reachable?); `sim-latent`",
+    "plans on the true simulator with the learned encoder's latent distance (state models only: is the",
+    "latent geometry right?); `mpc` plans with the learned predictor too. The gap between two adjacent",
+    "rungs is the loss of the piece that changes. \"≈ random\" marks a row whose mpc interval overlaps",
+    "random's. Plan ms/step is mpc's planning time amortised over env steps; train s is the wall time of",
+    "`wm train`. Times are wall-clock on the 2-core CPU that ran each task, which may have been shared",
+    "with other jobs: read them as upper bounds. `commit` is the code the row was produced at.",
+]
+
+
+def _task_section(r: dict[str, Any]) -> list[str]:
+    if r.get("pending"):
+        return [f"## {r['title']}", "", f"- not run yet: `wm bench --only {r['name']}`", ""]
+    out = [f"## {r['title']}", "",
+           f"- env `{r['env_id']}` ({r['obs_type']}), config hash `{r['config_hash']}`, "
+           f"git `{r['git_commit'][:12]}`{' (dirty tree)' if r.get('git_dirty') else ''}, {r['date']}",
+           f"- collect {r['collect_s']:.0f} s, train {r['train_s']:.0f} s ({r['train_steps']} steps), "
+           f"probe R^2 {r['probe_r2']:.3f}, effective rank {r['eff_rank']:.1f}, "
+           f"model {r['model']['params']:,} parameters",
+           f"- versions: {', '.join(f'{k} {v}' for k, v in r['versions'].items())}"]
+    for run in r.get("seed_runs", [])[1:] if len(r.get("seed_runs", [])) > 1 else []:
+        out.append(f"- seed {run['seed']}: task mpc {_rate(run['agents'], 'mpc')}, "
+                   f"offset mpc {_rate(run.get('offset') or {}, 'mpc')}")
+    if r.get("reference"):
+        out.append(f"- peers ({r.get('reference_protocol', 'offset')} protocol): "
+                   f"{_peers(r, r.get('reference_protocol', 'offset'))}"
+                   + (f"; still differs: {r['differs']}" if r.get("differs") else ""))
+    out += [f"- reproduce: `wm bench --only {r['name']}{' --quick' if r.get('quick') else ''}`", ""]
+    return out
 
 
 def benchmarks_md(records: list[dict[str, Any]]) -> str:
     """The whole BENCHMARKS.md text."""
-    out = ["# Benchmarks", "",
-           "Generated by `wm bench` from `benchmarks/results/*.json`; do not edit by hand.", "",
-           "Success is the fraction of evaluation episodes reaching the goal, with its 95 % Wilson interval.",
-           "`mpc` plans in the learned latent space; `oracle` runs the same planner at the same budget on the",
-           "true simulator (the upper bound); `random` acts uniformly. Plan ms/step is the latent agent's",
-           "planning time amortised over environment steps; train s is the wall time of `wm train` (decoder probe",
-           "included). Times are wall-clock on the 2-core CPU that ran each task, which may have been shared",
-           "with other jobs: read them as upper bounds.", "", summary_table(records), ""]
+    out = ["# Benchmarks", "", "Generated by `wm bench` from `benchmarks/results/*.json`; do not edit by hand.", "",
+           *LEGEND, "", summary_table(records), ""]
     for r in records:
-        if r.get("pending"):
-            out += [f"## {r['title']}", "", f"- not run yet: `wm bench --only {r['name']}`", ""]
-            continue
-        out += [f"## {r['title']}", "",
-                f"- env `{r['env_id']}` ({r['obs_type']}), config hash `{r['config_hash']}`, "
-                f"git `{r['git_commit'][:12]}`, {r['date']}",
-                f"- collect {r['collect_s']:.0f} s, train {r['train_s']:.0f} s ({r['train_steps']} steps), "
-                f"probe R^2 {r['probe_r2']:.3f}, effective rank {r['eff_rank']:.1f}, "
-                f"model {r['model']['params']:,} parameters",
-                f"- versions: {', '.join(f'{k} {v}' for k, v in r['versions'].items())}",
-                f"- reproduce: `wm bench --only {r['name']}{' --quick' if r.get('quick') else ''}`", ""]
+        out += _task_section(r)
     return "\n".join(out)
 
 

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+from pathlib import Path
 
 from envs.collect import code_version as git_commit
 
-__all__ = ["git_commit", "versions"]
+__all__ = ["LIBRARY_PATHS", "git_commit", "git_dirty", "versions"]
+
+LIBRARY_PATHS = ("agents", "envs", "worldmodel", "wm", "configs", "pyproject.toml")
+"""The code and configs that results depend on (changes elsewhere, e.g. docs, do not make a tree dirty)."""
+
+
+def git_dirty() -> bool | None:
+    """Whether the library's code or configs differ from the commit (None outside a checkout)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", *LIBRARY_PATHS], capture_output=True,
+                             text=True, timeout=10, cwd=Path(__file__).resolve().parent.parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
 
 
 def versions() -> dict[str, str]:

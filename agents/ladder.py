@@ -1,0 +1,90 @@
+"""The control ladder: the oracle's true-simulator rollouts scored with less privileged costs.
+
+Each rung shares the planner, budget, episodes and seeds with ``mpc``, so the gaps between
+them locate a failure::
+
+    oracle       true simulator, the task's own (privileged) distance: the planner's ceiling
+    oracle-goal  true simulator, distance to the goal observation's state vector, per dimension
+                 over the data's std: is the goal *as handed to the agent* reachable?
+    sim-latent   true simulator, the learned encoder, latent distance to encode(goal):
+                 is the latent geometry right?
+    mpc          the learned predictor too
+
+``oracle -> oracle-goal`` is the loss from the goal specification, ``oracle-goal ->
+sim-latent`` the loss from the latent geometry, ``sim-latent -> mpc`` the loss from the
+predictor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agents.config import PlanConfig
+from agents.costs import goal_cost
+from agents.oracle import OracleMPCAgent
+from agents.planners import Planner
+from worldmodel.model import WorldModel
+
+
+class OracleGoalAgent(OracleMPCAgent):
+    """True simulator; cost = squared distance of state vectors to the goal state, over ``scale``.
+
+    ``scale (S,)`` is the per-dimension std of the data's states (the input normalisation a
+    state model sees); the goal state is the env's ``goal_state`` of the episode.
+    """
+
+    def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray,
+                 repeat: int, scale: np.ndarray, threads: int = 2):
+        super().__init__(planner, cfg, low, high, repeat, threads)
+        self.scale = np.maximum(np.asarray(scale, dtype=np.float64), 1e-3)
+        self._goal: np.ndarray | None = None
+
+    def reset(self, obs: np.ndarray, info: dict) -> None:
+        super().reset(obs, info)
+        if self.env is None:
+            raise RuntimeError("OracleGoalAgent needs attach(env) before reset")
+        if self.env.goal_state.shape != self.scale.shape:
+            raise ValueError(f"oracle-goal: state scale has shape {self.scale.shape}, "
+                             f"the env's goal state {self.env.goal_state.shape}")
+        self._goal = self.env.goal_state.astype(np.float64)
+
+    def _score(self, step_states: np.ndarray) -> torch.Tensor:
+        """``(N, H, nstate)`` -> ``(N,)``: normalised squared state distance, terminal + running."""
+        s = self.env.state_from_physics(step_states).astype(np.float64)  # (N, H, S)
+        dist = torch.as_tensor((((s - self._goal) / self.scale) ** 2).sum(-1), dtype=torch.float32)
+        cost = dist[:, -1]
+        if self.cfg.running_weight > 0:
+            cost = cost + self.cfg.running_weight * dist.mean(1)
+        return cost
+
+
+class SimLatentAgent(OracleMPCAgent):
+    """True simulator rollouts encoded by the trained encoder; cost = the latent goal cost of ``mpc``.
+
+    State models only (the state vector of each rollout state is the observation); pixel models
+    would need a render per candidate and step.
+    """
+
+    def __init__(self, model: WorldModel, planner: Planner, cfg: PlanConfig, low: np.ndarray,
+                 high: np.ndarray, device: str | torch.device = "cpu", threads: int = 2):
+        if len(model.obs_shape) != 1:
+            raise ValueError("agent 'sim-latent' needs a state model (pixel rollouts are not rendered)")
+        super().__init__(planner, cfg, low, high, model.cfg.frameskip, threads)
+        self.model, self.device = model.eval(), torch.device(device)
+        self._z_goal: torch.Tensor | None = None
+
+    def _encode(self, obs: np.ndarray) -> torch.Tensor:
+        """``obs (..., S)`` -> ``z (..., D)``."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        with torch.inference_mode():
+            return self.model.encode(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
+
+    def reset(self, obs: np.ndarray, info: dict) -> None:
+        super().reset(obs, info)
+        self._z_goal = self._encode(info["goal"])
+
+    def _score(self, step_states: np.ndarray) -> torch.Tensor:
+        """``(N, H, nstate)`` -> ``(N,)``: latent distance of the encoded true states to the goal latent."""
+        z = self._encode(self.env.state_from_physics(step_states))  # (N, H, D)
+        return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).float().cpu()
