@@ -112,8 +112,9 @@ def test_shipped_pixel_task_quick(tmp_path, monkeypatch):
     assert main(args) == 0
     record = json.loads((tmp_path / "res" / "quick" / "tworoom_pixels.json").read_text())
     assert record["obs_type"] == "pixels" and record["quick"]
-    assert {"mpc", "oracle", "random"} == set(record["agents"])
-    assert all(a["episodes"] == 3 for a in record["agents"].values())
+    assert {"mpc", "oracle-goal", "oracle", "random"} == set(record["agents"])  # the ladder, less sim-latent
+    assert {"mpc", "oracle-goal", "random"} == set(record["offset"])
+    assert all(a["episodes"] == 3 for a in [*record["agents"].values(), *record["offset"].values()])
 
 
 def test_tasks_without_results_are_listed_as_not_run(tmp_path):
