@@ -127,3 +127,16 @@ def test_tasks_without_results_are_listed_as_not_run(tmp_path):
     table = summary_table(pending)
     assert table.count("not run yet") == 2 * len(pending)  # one row in each protocol's table
     assert f"wm bench --only {pending[0]['name']}" in benchmarks_md(pending)
+
+
+def test_ladder_reading_names_the_rung_that_loses_most():
+    from wm.bench_report import ladder_reading
+
+    def rates(**kw):
+        return {k.replace("_", "-"): {"success_rate": v} for k, v in kw.items()}
+
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.7, sim_latent=0.45, mpc=0.2)).startswith("goal spec")
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.9, sim_latent=0.9, mpc=0.3)).startswith("predictor")
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.95, mpc=0.1)).startswith("latent + predictor")
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=1.0, mpc=1.0)) == "-"
+    assert ladder_reading(rates(mpc=0.5, random=0.1)) == "-"

@@ -34,6 +34,24 @@ def versus_random(agents: dict[str, Any]) -> str:
     return "≈ random" if mpc["success_ci95"][0] <= rnd["success_ci95"][1] else "above random"
 
 
+RUNGS = (("oracle", "oracle-goal", "goal specification"), ("oracle-goal", "sim-latent", "latent geometry"),
+         ("sim-latent", "mpc", "predictor"))
+
+
+def ladder_reading(agents: dict[str, Any]) -> str:
+    """The rung that loses the most success: ``goal specification`` (oracle -> oracle-goal), ``latent
+    geometry`` (oracle-goal -> sim-latent), ``predictor`` (sim-latent -> mpc) or, without sim-latent,
+    ``latent + predictor`` (oracle-goal -> mpc); ``-`` when no rung loses or the ladder is missing."""
+    rate = {k: v["success_rate"] for k, v in agents.items()}
+    steps = [(hi, lo, name) for hi, lo, name in RUNGS if hi in rate and lo in rate]
+    if "sim-latent" not in rate and "oracle-goal" in rate and "mpc" in rate:
+        steps.append(("oracle-goal", "mpc", "latent + predictor"))
+    losses = [(rate[hi] - rate[lo], f"{name} ({hi} -> {lo})") for hi, lo, name in steps]
+    if not losses or max(losses)[0] <= 0:
+        return "-"
+    return max(losses)[1]
+
+
 def _seeds(rec: dict[str, Any], key: str) -> str:
     """Mean and range of mpc's success over training seeds (``-`` with one seed)."""
     rates = [r[key]["mpc"]["success_rate"] for r in rec.get("seed_runs", []) if "mpc" in r.get(key, {})]
@@ -64,16 +82,16 @@ def _target(rec: dict[str, Any], agents: dict[str, Any]) -> str:
 def task_table(records: list[dict[str, Any]]) -> str:
     """The ``task``-protocol table: the ladder, random, the honesty flag, costs and provenance."""
     lines = ["| task | mpc | sim-latent | oracle-goal | oracle | random | mpc vs random | mpc over seeds | "
-             "train s | plan ms/step | params | episodes | commit |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "largest loss | train s | plan ms/step | params | episodes | commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         if r.get("pending"):
-            lines.append(f"| {r['title']} | not run yet | - | - | - | - | - | - | - | - | - | - | - |")
+            lines.append(f"| {r['title']} | not run yet | - | - | - | - | - | - | - | - | - | - | - | - |")
             continue
         a = r["agents"]
         rates = " | ".join(_rate(a, k) for k in TASK_LADDER)
         lines.append(f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {rates} | {versus_random(a)} | "
-                     f"{_seeds(r, 'agents')} | {r['train_s']:.0f} | "
+                     f"{_seeds(r, 'agents')} | {ladder_reading(a)} | {r['train_s']:.0f} | "
                      f"{a.get('mpc', {}).get('act_ms_per_step', float('nan')):.1f} | {r['model']['params']:,} | "
                      f"{a.get('mpc', {}).get('episodes', '-')} | {_commit(r)} |")
     return "\n".join(lines)
@@ -111,7 +129,8 @@ LEGEND = [
     "towards the goal observation's state (is the goal as handed to the agent reachable?); `sim-latent`",
     "plans on the true simulator with the learned encoder's latent distance (state models only: is the",
     "latent geometry right?); `mpc` plans with the learned predictor too. The gap between two adjacent",
-    "rungs is the loss of the piece that changes. \"≈ random\" marks a row whose mpc interval overlaps",
+    "rungs is the loss of the piece that changes; \"largest loss\" names the rung that loses the most.",
+    "\"≈ random\" marks a row whose mpc interval overlaps",
     "random's. Plan ms/step is mpc's planning time amortised over env steps; train s is the wall time of",
     "`wm train`. Times are wall-clock on the 2-core CPU that ran each task, which may have been shared",
     "with other jobs: read them as upper bounds. `commit` is the code the row was produced at.",
