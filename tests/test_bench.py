@@ -140,3 +140,20 @@ def test_ladder_reading_names_the_rung_that_loses_most():
     assert ladder_reading(rates(oracle=1.0, oracle_goal=0.95, mpc=0.1)).startswith("latent + predictor")
     assert ladder_reading(rates(oracle=1.0, oracle_goal=1.0, mpc=1.0)) == "-"
     assert ladder_reading(rates(mpc=0.5, random=0.1)) == "-"
+
+
+def test_shipped_reports_are_regenerated_from_the_shipped_results():
+    """``wm bench --report-only`` would rewrite BENCHMARKS.md and the README table byte-identically."""
+    from wm.bench import load_results, pending_tasks, with_task_info
+    from wm.bench_report import README_END, README_START, benchmarks_md, summary_table
+    from wm.speed_report import speed_markdown
+
+    results = REPO / "benchmarks" / "results"
+    tasks = load_suite(REPO / "configs" / "bench")
+    records = load_results(results)
+    records = with_task_info(records, tasks) + pending_tasks(tasks, records)
+    expected = benchmarks_md(records) + "\n" + speed_markdown(results)
+    assert (REPO / "BENCHMARKS.md").read_text() == expected
+    readme = (REPO / "README.md").read_text()
+    block = readme.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert block == f"\n{summary_table(records)}\n"

@@ -175,6 +175,14 @@ def pending_tasks(tasks: list[BenchTask], records: list[dict[str, Any]]) -> list
              "reference_protocol": t.reference_protocol, "differs": t.differs} for t in tasks if t.name not in done]
 
 
+def with_task_info(records: list[dict[str, Any]], tasks: list[BenchTask]) -> list[dict[str, Any]]:
+    """Records with the suite's current title, targets, peers and their protocol (the task files own
+    those, so a results file from an older run is reported beside today's peer numbers and rules)."""
+    info = {t.name: {"title": t.title, "targets": t.targets, "reference": t.reference,
+                     "reference_protocol": t.reference_protocol, "differs": t.differs} for t in tasks}
+    return [{**r, **info.get(r["name"], {})} for r in records]
+
+
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
                 report_only: bool = False, progress: bool = True) -> str:
     """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
@@ -190,7 +198,8 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
     if not records:
         raise ConfigError(f"{results_dir}: no results files to report")
     if not quick:
-        records += pending_tasks(load_suite(suite), records)
+        tasks = load_suite(suite)
+        records = with_task_info(records, tasks) + pending_tasks(tasks, records)
     if quick:
         (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
         return summary_table(records)
