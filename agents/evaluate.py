@@ -1,12 +1,14 @@
-"""Evaluation of any policy on a goal-conditioned env: ``evaluate(agent, env_id, ...)``.
+"""Evaluation of any policy on a goal-conditioned env: ``evaluate(agent, env, episodes, ...)``.
 
-``agent`` is any object with ``reset(obs, info)`` and ``act(obs) -> action``, or a plain
-callable ``policy(obs, goal) -> action``.  Optional hooks: ``seed(s)`` (called with each
-episode's seed, so results do not depend on episode order), ``attach(env)`` (for agents
-that need the simulator, like the oracle), ``last_plan_ms`` (the time of the plan the
-last ``act`` made, or None) and ``imagined_latents()`` (for videos, see
-:mod:`agents.video`).  Episode ``i`` resets with ``seed + i``, so any subset of episodes
-(a shard) gives exactly the records the full run gives for it.  With ``protocol`` (an
+``agent`` is an :class:`agents.protocol.Agent` (``reset(obs, info)``, ``act(obs) -> action``,
+and the hooks ``seed``, ``attach``, ``last_plan_ms``, ``imagined_latents``, which
+:class:`agents.protocol.BaseAgent` provides as no-ops), any object with ``reset`` and ``act``,
+or a plain callable ``policy(obs, goal) -> action`` or ``policy(obs) -> action``.  ``env`` is a
+registered env id or an env instance; its ``reset`` info must carry ``goal``, ``success`` and
+``distance`` (the contract of :mod:`envs.goal_env`).  Every action is checked against the env's
+action space before it is stepped, so a policy that returns None or a wrong shape fails naming
+itself.  Episode ``i`` resets with ``seed + i``, so any subset of episodes (a shard) gives
+exactly the records the full run gives for it.  With ``protocol`` (an
 :class:`envs.offset.OffsetProtocol`) each episode instead starts on a held-out trajectory of
 the data policy and its goal is the state ``protocol.offset`` steps later (the peers' protocol).
 """
@@ -15,14 +17,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
+from agents.protocol import AgentLike, BaseAgent, as_agent, describe
 from agents.report import results_table
 from agents.stats import percentile, wilson_interval
 from agents.video import EpisodeRecorder, VideoOptions
@@ -97,25 +101,50 @@ class EvalResult:
         return cls(first.env_id, first.agent, episodes, first.seed, max(p.wall_s for p in parts), first.meta)
 
 
-class _CallableAgent:
-    def __init__(self, policy: Callable[[np.ndarray, np.ndarray], np.ndarray]):
-        self.policy, self.goal, self.last_plan_ms = policy, None, None
-
-    def reset(self, obs: np.ndarray, info: dict) -> None:
-        self.goal = info["goal"]
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.policy(obs, self.goal)
+GOAL_KEYS = ("goal", "success", "distance")
 
 
-def run_episode(env, agent, seed: int, index: int = 0, recorder: EpisodeRecorder | None = None,
+def check_goal_info(env: gym.Env, info: dict, where: str) -> None:
+    """A ValueError naming the env when its ``reset``/``step`` info lacks ``goal``, ``success`` or ``distance``."""
+    missing = [k for k in (GOAL_KEYS if where == "reset" else GOAL_KEYS[1:]) if k not in info]
+    if missing:
+        raise ValueError(f"{env_name(env)} is not a goal-conditioned env: its {where}() info has no "
+                         f"{', '.join(repr(k) for k in missing)} (the evaluator needs info['goal'], the goal "
+                         "observation, and info['success'], info['distance']; see envs/goal_env.py, or "
+                         "wm/Custom-v0 for your own MuJoCo env)")
+
+
+def check_action(action: Any, space: gym.Space, agent: BaseAgent) -> np.ndarray:
+    """``action`` as an array of the action space's shape, finite; else a ValueError naming the agent."""
+    shape = getattr(space, "shape", None)
+    if action is None:
+        raise ValueError(f"{describe(agent)} returned None instead of an action of shape {shape} "
+                         "(does it return one? a body of `...` or `pass` returns None)")
+    if not isinstance(action, np.ndarray):
+        action = np.asarray(action.detach().cpu() if hasattr(action, "detach") else action, dtype=np.float32)
+    if shape is not None and action.shape != shape:
+        raise ValueError(f"{describe(agent)} returned an action of shape {action.shape}; "
+                         f"the env's action space is {space} (shape {shape})")
+    if action.dtype.kind in "fc" and not np.isfinite(action).all():
+        raise ValueError(f"{describe(agent)} returned a non-finite action {action}")
+    return action
+
+
+def env_name(env: gym.Env) -> str:
+    """The env's registered id, else its class name."""
+    spec = getattr(env, "spec", None)
+    return spec.id if spec is not None else type(env.unwrapped).__name__
+
+
+def run_episode(env: gym.Env, agent: AgentLike, seed: int, index: int = 0, recorder: EpisodeRecorder | None = None,
                 protocol: OffsetProtocol | None = None) -> EpisodeResult:
     """One episode from ``env.reset(seed=seed)`` (or the ``protocol``'s start and goal for that
-    seed); success if any step reports it."""
-    if hasattr(agent, "seed"):
-        agent.seed(seed)
+    seed); success if any step reports it.  ``agent``: anything :func:`agents.protocol.as_agent` takes."""
+    agent = as_agent(agent)
+    agent.seed(seed)
     options = protocol.reset_options(env, seed) if protocol is not None else None
     obs, info = env.reset(seed=seed, options=options)
+    check_goal_info(env, info, "reset")
     agent.reset(obs, info)
     result = EpisodeResult(seed, bool(info["success"]), float(info["distance"]), 0, index=index)
     if recorder is not None:
@@ -125,11 +154,13 @@ def run_episode(env, agent, seed: int, index: int = 0, recorder: EpisodeRecorder
         t0 = time.perf_counter()
         action = agent.act(obs)
         result.act_ms_total += 1000 * (time.perf_counter() - t0)
-        if getattr(agent, "last_plan_ms", None) is not None:
+        action = check_action(action, env.action_space, agent)
+        if agent.last_plan_ms is not None:
             result.plan_ms.append(agent.last_plan_ms)
         if recorder is not None:
             recorder.capture(env, agent)  # the state the action was chosen in, and the plan
         obs, _, terminated, truncated, info = env.step(action)
+        check_goal_info(env, info, "step")
         result.steps += 1
         result.success |= bool(info["success"])
         result.final_distance = float(info["distance"])
@@ -139,25 +170,20 @@ def run_episode(env, agent, seed: int, index: int = 0, recorder: EpisodeRecorder
     return result
 
 
-def as_agent(agent: Any) -> Any:
-    """``agent`` itself, or a plain callable ``policy(obs, goal)`` wrapped as an agent."""
-    if callable(agent) and not hasattr(agent, "act"):
-        return _CallableAgent(agent)
-    return agent
-
-
-def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: dict | None = None,
+def evaluate(agent: AgentLike, env_id: str | gym.Env, episodes: int, seed: int = 0, env_kwargs: dict | None = None,
              max_steps: int = 0, name: str = "agent", progress: bool = True, meta: dict | None = None,
              indices: Sequence[int] | None = None, video: VideoOptions | None = None,
              workers: int = 1, out_dir: str | Path | None = None,
              protocol: OffsetProtocol | None = None) -> EvalResult:
-    """Run ``episodes`` episodes of ``agent`` on ``env_id``; deterministic for a ``seed``.
+    """Run ``episodes`` episodes of ``agent`` on ``env_id`` (an id, or an env instance); deterministic for a ``seed``.
 
     ``indices`` restricts the run to those episode indices (a shard); ``workers > 1`` splits
-    them across that many spawned processes (``agent`` must then pickle) and merges the
-    records, which are identical to a one-process run.  ``video`` renders chosen episodes to
-    mp4; ``out_dir`` receives ``results.json`` and ``results.md``.  ``protocol`` switches to the
-    ``offset`` protocol (its settings are recorded in the results).
+    them across that many spawned processes (``agent`` must then pickle, and the env be an id) and
+    merges the records, which are identical to a one-process run.  ``video`` renders chosen
+    episodes to mp4; ``out_dir`` receives ``results.json`` and ``results.md``.  ``protocol``
+    switches to the ``offset`` protocol (its settings are recorded in the results).  An env
+    instance is used as it is (not closed): ``env_kwargs`` then cannot apply, ``max_steps`` wraps
+    it in a ``TimeLimit`` and videos need it made with ``render_mode="rgb_array"``.
     """
     agent = as_agent(agent)
     if protocol is not None:
@@ -168,6 +194,8 @@ def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: 
     if workers > 1:
         from agents.parallel import evaluate_in_workers
 
+        if not isinstance(env_id, str):
+            raise ValueError("workers > 1: pass the env id (each worker makes its own env), not an env instance")
         result = evaluate_in_workers(agent, workers, env_id=env_id, episodes=episodes, seed=seed,
                                      env_kwargs=env_kwargs, max_steps=max_steps, name=name, meta=meta,
                                      indices=indices, video=video, protocol=protocol)
@@ -179,17 +207,31 @@ def evaluate(agent: Any, env_id: str, episodes: int, seed: int = 0, env_kwargs: 
     return result
 
 
-def _evaluate_here(agent: Any, env_id: str, seed: int, env_kwargs: dict | None, max_steps: int, name: str,
-                   progress: bool, meta: dict | None, indices: list[int], video: VideoOptions | None,
+def open_env(env: str | gym.Env, env_kwargs: dict | None, max_steps: int, render: bool) -> tuple[gym.Env, bool]:
+    """The env to evaluate on and whether the evaluator owns it (made from an id: closed after)."""
+    if isinstance(env, str):
+        kwargs = dict(env_kwargs or {})
+        if max_steps:
+            kwargs["max_episode_steps"] = max_steps
+        if render:
+            kwargs["render_mode"] = "rgb_array"  # rendering does not change the dynamics
+        return make_env(env, **kwargs), True
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"env: expected a gymnasium env id or env instance, got {type(env).__name__}")
+    if env_kwargs:
+        raise ValueError(f"env_kwargs {sorted(env_kwargs)}: they configure a new env; pass the env id, or make "
+                         "the instance with them")
+    if render and env.render_mode != "rgb_array":
+        raise ValueError("videos: the env instance must be made with render_mode='rgb_array' "
+                         f"(has {env.render_mode!r})")
+    return (gym.wrappers.TimeLimit(env, max_steps) if max_steps else env), False
+
+
+def _evaluate_here(agent: BaseAgent, env_id: str | gym.Env, seed: int, env_kwargs: dict | None, max_steps: int,
+                   name: str, progress: bool, meta: dict | None, indices: list[int], video: VideoOptions | None,
                    protocol: OffsetProtocol | None = None) -> EvalResult:
-    kwargs = dict(env_kwargs or {})
-    if max_steps:
-        kwargs["max_episode_steps"] = max_steps
-    if video is not None and video.episodes:
-        kwargs["render_mode"] = "rgb_array"  # rendering does not change the dynamics
-    env = make_env(env_id, **kwargs)
-    if hasattr(agent, "attach"):
-        agent.attach(env)
+    env, owned = open_env(env_id, env_kwargs, max_steps, video is not None and bool(video.episodes))
+    agent.attach(env)
     start = time.perf_counter()
     results = []
     for i in tqdm(indices, desc=f"eval {name}", unit="ep", disable=not progress):
@@ -197,5 +239,7 @@ def _evaluate_here(agent: Any, env_id: str, seed: int, env_kwargs: dict | None, 
         results.append(run_episode(env, agent, seed + i, i, recorder, protocol))
         if recorder is not None:
             recorder.write()
-    env.close()
-    return EvalResult(env_id, name, results, seed, time.perf_counter() - start, dict(meta or {}))
+    if owned:
+        env.close()
+    label = env_id if isinstance(env_id, str) else env_name(env)
+    return EvalResult(label, name, results, seed, time.perf_counter() - start, dict(meta or {}))

@@ -11,6 +11,7 @@ from agents.ladder import OracleGoalAgent, SimLatentAgent
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import build_planner
+from agents.protocol import BaseAgent
 from worldmodel.model import WorldModel
 
 PLANNING_AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent")
@@ -19,26 +20,26 @@ MODEL_AGENTS = ("mpc", "sim-latent")
 
 def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | None = None,
                 frameskip: int = 1, device: str = "cpu", policy: GCBCPolicy | None = None,
-                state_scale: Any = None) -> Any:
+                state_scale: Any = None) -> BaseAgent:
     """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator), the ladder's
     ``oracle-goal`` (needs ``state_scale (S,)``, the data's state std) and ``sim-latent`` (needs a state
     ``model``), ``random`` or ``gcbc`` (needs a trained ``policy``).
 
-    ``frameskip`` is the action repeat of the oracle; it uses the model's when a model is given,
-    so both planners search the same space.
+    ``frameskip`` (env steps each planned action is held) is the oracle's; it uses the model's
+    when a model is given, so both planners search the same space.
     """
     low, high = action_space.low, action_space.high
-    repeat = model.cfg.frameskip if model is not None else frameskip
+    frameskip = model.frameskip if model is not None else frameskip
     if name == "mpc":
         if model is None:
             raise ValueError("agent 'mpc' needs a trained model (checkpoint)")
         return MPCAgent(model, build_planner(plan), plan, low, high, device)
     if name == "oracle":
-        return OracleMPCAgent(build_planner(plan), plan, low, high, repeat)
+        return OracleMPCAgent(build_planner(plan), plan, low, high, frameskip)
     if name == "oracle-goal":
         if state_scale is None:
             raise ValueError("agent 'oracle-goal' needs the data's state scale")
-        return OracleGoalAgent(build_planner(plan), plan, low, high, repeat, state_scale)
+        return OracleGoalAgent(build_planner(plan), plan, low, high, frameskip, state_scale)
     if name == "sim-latent":
         if model is None:
             raise ValueError("agent 'sim-latent' needs a trained model (checkpoint)")

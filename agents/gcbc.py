@@ -19,6 +19,7 @@ import torch
 import yaml
 from torch import nn
 
+from agents.protocol import BaseAgent
 from worldmodel.checkpoint import atomic_write
 from worldmodel.networks import mlp
 
@@ -99,12 +100,11 @@ def load_gcbc(out_dir: str | Path, device: str | torch.device = "cpu") -> GCBCPo
     return policy.to(device).eval()
 
 
-class GCBCAgent:
+class GCBCAgent(BaseAgent):
     """Acts with a :class:`GCBCPolicy` toward the goal observation given at ``reset``."""
 
     def __init__(self, policy: GCBCPolicy, device: str | torch.device = "cpu"):
         self.policy, self.device = policy.eval(), torch.device(device)
-        self.last_plan_ms = None
         self._goal: torch.Tensor | None = None
 
     def reset(self, obs: np.ndarray, info: dict) -> None:

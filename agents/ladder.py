@@ -35,8 +35,8 @@ class OracleGoalAgent(OracleMPCAgent):
     """
 
     def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray,
-                 repeat: int, scale: np.ndarray, threads: int = 2):
-        super().__init__(planner, cfg, low, high, repeat, threads)
+                 frameskip: int, scale: np.ndarray, threads: int = 2):
+        super().__init__(planner, cfg, low, high, frameskip, threads)
         self.scale = np.maximum(np.asarray(scale, dtype=np.float64), 1e-3)
         self._goal: np.ndarray | None = None
 
@@ -70,7 +70,7 @@ class SimLatentAgent(OracleMPCAgent):
                  high: np.ndarray, device: str | torch.device = "cpu", threads: int = 2):
         if len(model.obs_shape) != 1:
             raise ValueError("agent 'sim-latent' needs a state model (pixel rollouts are not rendered)")
-        super().__init__(planner, cfg, low, high, model.cfg.frameskip, threads)
+        super().__init__(planner, cfg, low, high, model.frameskip, threads)
         self.model, self.device = model.eval(), torch.device(device)
         self._z_goal: torch.Tensor | None = None
 

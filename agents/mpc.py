@@ -10,14 +10,15 @@ import torch
 from agents.config import PlanConfig
 from agents.costs import goal_cost
 from agents.planners import Planner
+from agents.protocol import BaseAgent
 from worldmodel.fast_rollout import planning_rollout
 from worldmodel.model import WorldModel
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-class RecedingHorizonAgent:
-    """Plans ``H`` steps of ``repeat`` env actions each, executes one, replans.
+class RecedingHorizonAgent(BaseAgent):
+    """Plans ``H`` model steps (each one env action held ``frameskip`` env steps), executes them, replans.
 
     Subclasses provide ``_begin(obs)`` (prepare the state planning starts from) and
     ``_cost(actions (N, H, A)) -> (N,)``.  The previous plan, shifted by one step, warm
@@ -25,11 +26,11 @@ class RecedingHorizonAgent:
     last ``act`` did not plan).
     """
 
-    def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray, repeat: int):
-        self.planner, self.cfg, self.repeat = planner, cfg, repeat
+    def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray, frameskip: int):
+        self.planner, self.cfg, self.frameskip = planner, cfg, frameskip
         self.low = torch.as_tensor(low, dtype=torch.float32)
         self.high = torch.as_tensor(high, dtype=torch.float32)
-        self.replan_every = cfg.replan_every or repeat
+        self.replan_every = cfg.replan_every or frameskip
         self._plan: torch.Tensor | None = None
         self._queue: list[np.ndarray] = []
         self.last_plan_ms: float | None = None
@@ -50,14 +51,14 @@ class RecedingHorizonAgent:
             init = self._shifted() if self.cfg.warm_start else None
             self._plan = self.planner.plan(self._cost, self.cfg.horizon, self.low, self.high, init)
             self.last_plan_ms = 1000 * (time.perf_counter() - t0)
-            steps = np.repeat(self._plan.numpy(), self.repeat, axis=0)
+            steps = np.repeat(self._plan.numpy(), self.frameskip, axis=0)
             self._queue = list(steps[: self.replan_every])
         return self._queue.pop(0).astype(np.float32)
 
     def _shifted(self) -> torch.Tensor | None:
         if self._plan is None:
             return None
-        shift = max(1, self.replan_every // self.repeat)
+        shift = max(1, self.replan_every // self.frameskip)
         return torch.cat([self._plan[shift:], self._plan[-1:].expand(shift, -1)])
 
     def _begin(self, obs: np.ndarray) -> None:
@@ -70,13 +71,17 @@ class RecedingHorizonAgent:
 class MPCAgent(RecedingHorizonAgent):
     """Latent MPC: minimise the distance of predicted latents to ``encode(goal)``.
 
-    Candidates are rolled out with :func:`worldmodel.fast_rollout.planning_rollout` at
+    Candidates (env actions ``(N, H, A)``) are rolled out by the model's own
+    :meth:`~worldmodel.model.WorldModel.rollout_env_actions` (which holds each action
+    ``frameskip`` env steps) through :func:`worldmodel.fast_rollout.planning_rollout` at
     ``cfg.precision``, rebuilt from the model's weights at every :meth:`reset`.
     """
 
+    imagines = True
+
     def __init__(self, model: WorldModel, planner: Planner, cfg: PlanConfig, low: np.ndarray,
                  high: np.ndarray, device: str | torch.device = "cpu"):
-        super().__init__(planner, cfg, low, high, model.cfg.frameskip)
+        super().__init__(planner, cfg, low, high, model.frameskip)
         self.model, self.device = model.eval(), torch.device(device)
         self._z0: torch.Tensor | None = None
         self._z_goal: torch.Tensor | None = None
@@ -94,12 +99,6 @@ class MPCAgent(RecedingHorizonAgent):
     def _begin(self, obs: np.ndarray) -> None:
         self._z0 = self._encode(obs)
 
-    def _rollout(self, actions: torch.Tensor) -> torch.Tensor:
-        """``actions (N, H, A)`` -> predicted latents ``(N, H, D)``; each action repeated ``frameskip`` times."""
-        n, h, _ = actions.shape
-        macro = actions.to(self.device).unsqueeze(2).expand(n, h, self.repeat, -1).reshape(n, h, -1)
-        return self._roll(self._z0.expand(n, -1), macro)
-
     def _cost(self, actions: torch.Tensor) -> torch.Tensor:
         """``actions (N, H, A)`` -> ``(N,)``.
 
@@ -107,7 +106,7 @@ class MPCAgent(RecedingHorizonAgent):
         runs under ``torch.inference_mode`` (no autograd bookkeeping).
         """
         with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
-            z = self._rollout(actions)
+            z = self.model.rollout_env_actions(self._z0, actions, self._roll)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).cpu()
 
     def imagined_latents(self) -> torch.Tensor | None:
@@ -118,4 +117,4 @@ class MPCAgent(RecedingHorizonAgent):
         if self._plan is None:
             return None
         with torch.inference_mode():
-            return self._rollout(self._plan[None])[0].cpu()
+            return self.model.rollout_env_actions(self._z0, self._plan, self._roll).cpu()

@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from agents.evaluate import EvalResult, as_agent, evaluate
+from agents.evaluate import EvalResult, evaluate
+from agents.protocol import AgentLike, BaseAgent, as_agent
 
 
 def shard_indices(indices: Sequence[int], rank: int, world: int) -> list[int]:
@@ -26,7 +27,7 @@ def shard_indices(indices: Sequence[int], rank: int, world: int) -> list[int]:
     return list(indices)[rank::world]
 
 
-def _worker(agent: Any, threads: int, kwargs: dict[str, Any]) -> EvalResult:
+def _worker(agent: BaseAgent, threads: int, kwargs: dict[str, Any]) -> EvalResult:
     torch.set_num_threads(threads)
     return evaluate(agent, progress=False, workers=1, **kwargs)
 
@@ -36,8 +37,8 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def evaluate_in_workers(agent: Any, workers: int, *, indices: Sequence[int], pool: ProcessPoolExecutor | None = None,
-                        **kwargs: Any) -> EvalResult:
+def evaluate_in_workers(agent: AgentLike, workers: int, *, indices: Sequence[int],
+                        pool: ProcessPoolExecutor | None = None, **kwargs: Any) -> EvalResult:
     """Run :func:`agents.evaluate.evaluate` on ``workers`` processes (of ``pool``, else a new
     pool) and merge the shards.  ``agent`` is pickled into every worker (its per-episode
     reseeding makes the copies equivalent)."""
@@ -80,7 +81,7 @@ def barrier() -> None:
         dist.barrier()
 
 
-def evaluate_sharded(agent: Any, episodes: int, workers: int = 1, progress: bool = True,
+def evaluate_sharded(agent: AgentLike, episodes: int, workers: int = 1, progress: bool = True,
                      pool: ProcessPoolExecutor | None = None, **kwargs: Any) -> EvalResult:
     """Evaluate across the ``torchrun`` ranks when launched so (every rank gets the merged result),
     else across ``workers`` local processes (1: in this process; ``pool``: reuse those processes)."""

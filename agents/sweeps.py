@@ -17,10 +17,11 @@ import numpy as np
 
 from agents.config import PlanConfig
 from agents.parallel import evaluate_sharded
+from agents.protocol import AgentLike, as_agent
 from agents.stats import percentile
 from envs.registration import make_env
 
-MakeAgent = Callable[[PlanConfig], Any]
+MakeAgent = Callable[[PlanConfig], AgentLike]
 
 
 def budget_plan(base: PlanConfig, samples: int, iterations: int) -> PlanConfig:
@@ -55,8 +56,8 @@ def plan_times(make_agent: MakeAgent, plans: Sequence[PlanConfig], env_id: str, 
     env = make_env(env_id, **(env_kwargs or {}))
     for plan in plans:
         agent = make_agent(plan)
-        if hasattr(agent, "attach"):
-            agent.attach(env)
+        agent = as_agent(agent)
+        agent.attach(env)
         times = []
         for i in range(starts + 1):
             obs, info = env.reset(seed=seed + i)

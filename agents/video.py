@@ -5,7 +5,7 @@ Each video frame is a row of labelled square panels:
 * ``real``: ``env.render()`` at the state the action was chosen in;
 * ``goal``: the goal observation when it is an image, else ``env.unwrapped.render_goal()``
   when the env offers it (a grey panel otherwise);
-* with a decoder probe and an agent that has ``imagined_latents() -> (H, D)`` (the latents
+* with a decoder probe and an agent whose ``imagines`` is True, ``imagined_latents() -> (H, D)`` (the latents
   its current plan is predicted to visit): ``imagined next`` (the first predicted latent of
   the plan) and ``imagined end`` (the last), both through ``decoder.decode(z (B, D)) ->
   uint8 (B, H, W, 3)``.
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from agents.protocol import BaseAgent
 
 LABEL_H = 16
 GREY = 128
@@ -88,12 +90,12 @@ class EpisodeRecorder:
         self._goal: np.ndarray | None = None
         self._imagine = False
 
-    def start(self, env, info: dict, agent: Any) -> None:
+    def start(self, env, info: dict, agent: BaseAgent) -> None:
         """Called after ``reset``: remember the goal image and whether the agent can show its imagination."""
         self._goal = goal_image(env, info)
-        self._imagine = self.decoder is not None and hasattr(agent, "imagined_latents")
+        self._imagine = self.decoder is not None and agent.imagines
 
-    def _imagined(self, agent: Any) -> list[tuple[str, np.ndarray | None]]:
+    def _imagined(self, agent: BaseAgent | None) -> list[tuple[str, np.ndarray | None]]:
         if not self._imagine:
             return []
         z = agent.imagined_latents() if agent is not None else None
@@ -102,7 +104,7 @@ class EpisodeRecorder:
         images = np.asarray(self.decoder.decode(z[[0, -1]]))
         return [("imagined next", images[0]), ("imagined end", images[1])]
 
-    def capture(self, env, agent: Any) -> None:
+    def capture(self, env, agent: BaseAgent | None) -> None:
         """Append a frame of the current state (``agent`` None: the final frame, no plan)."""
         panels = [("real", env.render()), ("goal", self._goal), *self._imagined(agent)]
         self.frames.append(compose(panels, self.panel))

@@ -59,5 +59,12 @@ class AdapterGoalEnv(MujocoGoalEnv):
 
 
 def make_inner(env_id: str, **kwargs) -> gym.Env:
-    """The unwrapped gymnasium env ``env_id`` (no time limit or checker wrappers of its own)."""
-    return gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
+    """The unwrapped gymnasium env ``env_id`` (no time limit or checker wrappers of its own).
+
+    An id gymnasium does not know is a one-line ``ValueError`` saying how to register it.
+    """
+    try:
+        return gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
+    except gym.error.Error as err:
+        raise ValueError(f"env id {env_id!r}: {err} (an id of your own: import the module that registers it "
+                         f"with --import MODULE or env.imports)") from None

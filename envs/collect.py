@@ -55,6 +55,8 @@ def _collect_chunk(args: tuple[EnvConfig, DataConfig, list[int]]) -> list[dict[s
     env = make_env(env_cfg.id, max_episode_steps=data_cfg.episode_steps, **env_cfg.make_kwargs())
     if hasattr(env.unwrapped, "terminate_on_success"):
         env.unwrapped.terminate_on_success = False  # exploration does not stop at the goal
+    if hasattr(env.unwrapped, "goal_required"):
+        env.unwrapped.goal_required = False  # nor needs a goal observation (goal_source: dataset has none yet)
     policy = make_policy(data_cfg.policy, env.action_space, data_cfg.smoothing, env, data_cfg.noise)
     eps = [record_episode(env, policy, data_cfg.episode_steps, s) for s in seeds]
     env.close()

@@ -8,6 +8,7 @@ from typing import Any
 from envs.goal_env import OBS_TYPES
 
 POLICIES = ("random_walk", "uniform", "scripted")
+GOAL_SOURCES = ("env", "dataset")
 
 
 @dataclass(frozen=True)
@@ -15,23 +16,37 @@ class EnvConfig:
     """Which world, and how it is observed."""
 
     id: str = "wm/TwoRoom-v0"
-    """Registered gymnasium id (``wm/...``)."""
+    """Registered gymnasium id (``wm/...``, a gymnasium-robotics ``PointMaze_<map>-v3``, or one a module of
+    ``imports`` registers)."""
     obs_type: str = "state"
     """``state`` (float32 vector) or ``pixels`` (uint8 image)."""
     image_size: int = 64
     """Side of the square pixel observation."""
     kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for the environment constructor."""
+    imports: tuple[str, ...] = ()
+    """User modules imported before the env is made (``pkg.mod`` or ``path/file.py``; the working
+    directory is on ``sys.path``): they register their own ids or adapters.  ``wm --import`` adds to it."""
+    goal_source: str = "env"
+    """The goal observation: ``env`` (the env builds it, e.g. by putting the simulator at the goal) or
+    ``dataset`` (the run's recorded observation whose achieved goal is nearest the episode's goal vector:
+    for envs that give their goal only in task space)."""
 
     def __post_init__(self) -> None:
+        if self.goal_source not in GOAL_SOURCES:
+            raise ValueError(f"goal_source: must be one of {GOAL_SOURCES}, got {self.goal_source!r}")
         if self.obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type: must be one of {OBS_TYPES}, got {self.obs_type!r}")
         if not 8 <= self.image_size <= 512:
             raise ValueError(f"image_size: must be in [8, 512], got {self.image_size}")
 
     def make_kwargs(self) -> dict[str, Any]:
-        """Constructor kwargs for ``gym.make``."""
-        return {"obs_type": self.obs_type, "image_size": self.image_size, **self.kwargs}
+        """Keyword arguments for :func:`envs.registration.make_env` (``imports`` and ``goal_source``
+        only when set: ``make_env`` takes them off before the constructor sees them)."""
+        extra: dict[str, Any] = {"imports": list(self.imports)} if self.imports else {}
+        if self.goal_source != "env":
+            extra["goal_source"] = self.goal_source
+        return {"obs_type": self.obs_type, "image_size": self.image_size, **self.kwargs, **extra}
 
 
 @dataclass(frozen=True)

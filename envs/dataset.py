@@ -16,7 +16,8 @@ Root attributes: ``schema_version``, ``env_id``, ``obs_type``, ``env_kwargs`` (J
 ``action_low``, ``action_high``, ``policy``, ``seed``, ``code_version``, ``created``.
 
 Storage: every field is chunked along the first axis (about 1 MiB per chunk) and
-resizable (appends); uint8 images are gzip-compressed.
+resizable (appends); uint8 images are gzip-compressed; every chunk carries a ``fletcher32``
+checksum, so a flipped bit is a :class:`DatasetError` on read, not silently wrong data.
 
 :func:`read_dataset` checks every field's presence, dtype, shape and finiteness and raises
 :class:`DatasetError` naming the file and the field.
@@ -33,6 +34,8 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+from envs.files import remove_stale_temps, temp_path
 
 SCHEMA_VERSION = 1
 REQUIRED_ATTRS = ("schema_version", "env_id", "obs_type", "action_low", "action_high")
@@ -91,7 +94,7 @@ def _create(f: h5py.File, name: str, arr: np.ndarray) -> None:
     chunk_rows = max(1, min(len(arr), (1 << 20) // max(1, arr[0].nbytes if len(arr) else 1)))
     compression = "gzip" if arr.dtype == np.uint8 else None
     f.create_dataset(name, data=arr, maxshape=(None, *arr.shape[1:]), chunks=(chunk_rows, *arr.shape[1:]),
-                     compression=compression)
+                     compression=compression, fletcher32=True)
 
 
 def write_dataset(path: str | Path, data: Episodes, overwrite: bool = False) -> None:
@@ -104,7 +107,8 @@ def write_dataset(path: str | Path, data: Episodes, overwrite: bool = False) -> 
         raise FileExistsError(f"{path}: dataset exists (append or choose another path)")
     _validate_arrays(path, data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    remove_stale_temps(path)  # what a killed write left behind
+    tmp = temp_path(path)
     try:
         with h5py.File(tmp, "w") as f:
             for name in FIELDS:
@@ -163,7 +167,8 @@ def read_dataset(path: str | Path) -> Episodes:
                 try:
                     arrays[name] = f[name][()]
                 except (OSError, KeyError, ValueError) as err:
-                    raise DatasetError(f"{path}: field {name!r} is unreadable ({err})") from None
+                    why = "checksum mismatch: the file is corrupt" if _checksum_failed(f[name], err) else str(err)
+                    raise DatasetError(f"{path}: field {name!r} is unreadable ({why})") from None
     except DatasetError:
         raise
     except (OSError, KeyError, ValueError) as err:
@@ -171,6 +176,11 @@ def read_dataset(path: str | Path) -> Episodes:
     data = Episodes(**arrays, meta=meta)
     _validate_arrays(path, data)
     return data
+
+
+def _checksum_failed(ds: h5py.Dataset, err: Exception) -> bool:
+    """A read of a ``fletcher32``-protected field failed in its filter pipeline (a flipped bit)."""
+    return bool(ds.fletcher32) and "filter" in str(err).lower()
 
 
 def _read_meta(path: Path, f: h5py.File) -> dict[str, Any]:
@@ -224,6 +234,9 @@ def _validate_arrays(path: Path, d: Episodes) -> None:
     low = d.meta.get("action_low")
     high = d.meta.get("action_high")
     if low is not None and high is not None:
+        if np.size(low) != d.actions.shape[1] or np.size(high) != d.actions.shape[1]:
+            raise bad("actions", f"does not match the file: action bounds have {np.size(low)} dimensions, "
+                                 f"actions {d.actions.shape[1]}")
         eps = 1e-5
         if (d.actions < np.asarray(low) - eps).any() or (d.actions > np.asarray(high) + eps).any():
             raise bad("actions", "has values outside the action bounds")

@@ -79,6 +79,18 @@ class MujocoGoalEnv(gym.Env):
         self.offset_goal: np.ndarray | None = None
         """Goal simulator state of an ``offset``-protocol episode (None under the task protocol)."""
         self._scratch: mujoco.MjData | None = None
+        self.goal_source = "env"
+        """Where the goal observation comes from (:meth:`use_goal_source`)."""
+        self.goal_required = True
+        """False while exploring: a reset then needs no goal observation (``goal_source: dataset``)."""
+        self.goal_gap = 0.0
+        """``goal_source: dataset``: distance from the retrieved observation's achieved goal to the goal."""
+        self._goal_lookup = None
+
+    distance_kind = "task"
+    """What :meth:`distance` measures (``task``: the env's own metric; ``straight line``, ``maze geodesic``)."""
+    distance_units = ""
+    """Units of :meth:`distance` (``m``, ``rad``...), carried into results."""
 
     # ----------------------------------------------------------------- subclass hooks
     def _camera_name(self) -> str | int | FreeCamera:
@@ -112,6 +124,29 @@ class MujocoGoalEnv(gym.Env):
     def distance_from_physics(self, states: np.ndarray) -> np.ndarray:
         """The task distance for simulator states ``(..., nstate)`` -> ``(...)`` (for the oracle)."""
         raise NotImplementedError
+
+    def achieved_from_states(self, states: np.ndarray) -> np.ndarray:
+        """What is compared with the goal vector, for recorded state vectors ``(N, S)`` -> ``(N, G)``
+        (for ``goal_source: dataset``)."""
+        raise NotImplementedError(f"{type(self).__name__}: no achieved_from_states, so goal_source: dataset "
+                                  f"cannot retrieve goals for it")
+
+    def speed_from_states(self, states: np.ndarray) -> np.ndarray:
+        """A speed per recorded state ``(N, S)`` -> ``(N,)`` (retrieval prefers states at rest; default 0)."""
+        return np.zeros(len(states))
+
+    def use_goal_source(self, source: str = "env", dataset: str = "") -> None:
+        """``env``: the goal observation is built by :meth:`_apply_goal_config`; ``dataset``: it is the
+        observation of ``dataset`` (a file) whose achieved goal is nearest ``self.goal``
+        (:class:`envs.goal_retrieval.DatasetGoals`).  Without a file a reset needs no goal only
+        when ``goal_required`` is False (exploration)."""
+        if source not in ("env", "dataset"):
+            raise ValueError(f"goal_source: must be 'env' or 'dataset', got {source!r}")
+        self.goal_source, self._goal_lookup = source, None
+        if source == "dataset" and dataset:
+            from envs.goal_retrieval import DatasetGoals
+
+            self._goal_lookup = DatasetGoals(dataset, self)
 
     def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """The peers' success rule as a margin: ``(..., nstate)``, goal ``(nstate,)`` -> ``(...)``.
@@ -242,12 +277,28 @@ class MujocoGoalEnv(gym.Env):
         return self.render_frame()
 
     def _observe_goal(self) -> np.ndarray:
+        if self.goal_source == "dataset":
+            return self._retrieve_goal()
         saved = self.get_sim_state()
         self._apply_goal_config()
         mujoco.mj_forward(self.model, self.data)
         goal, self.goal_state = self._observe(), self.state_vector()
         self.set_sim_state(saved)
         return goal
+
+    def _retrieve_goal(self) -> np.ndarray:
+        """The dataset's observation nearest ``self.goal`` (the current one while exploring)."""
+        if self._goal_lookup is None:
+            if self.goal_required:
+                raise ValueError(f"{type(self).__name__}: goal_source: dataset, but no dataset to retrieve goals "
+                                 f"from (make_env(..., goal_dataset=PATH); wm eval passes the run's)")
+            self.goal_state, self.goal_gap = self.state_vector(), 0.0
+            return self._observe()
+        goal = getattr(self, "goal", None)
+        if goal is None:
+            raise ValueError(f"{type(self).__name__}: goal_source: dataset needs the goal vector as attribute 'goal'")
+        obs, self.goal_state, self.goal_gap = self._goal_lookup.lookup(goal)
+        return obs
 
     def _info(self) -> dict[str, Any]:
         if self.offset_goal is not None:

@@ -47,6 +47,8 @@ def maze_boxes(maze) -> np.ndarray:
 class PointMazeGoalEnv(AdapterGoalEnv):
     """Adapter of ``PointMaze_UMaze-v3`` (any maze via ``maze_id``).  See the module docstring."""
 
+    distance_kind, distance_units = "maze geodesic", "m"
+
     def __init__(self, obs_type: str = "state", image_size: int = 64, render_mode: str | None = None,
                  show_goal: bool = False, terminate_on_success: bool = True,
                  maze_id: str = "PointMaze_UMaze-v3"):
@@ -54,6 +56,7 @@ class PointMazeGoalEnv(AdapterGoalEnv):
 
         inner = make_inner(maze_id, continuing_task=True, reset_target=False)
         self.maze = inner.maze
+        self.label = maze_id
         self.half_extent = np.array([self.maze.x_map_center, self.maze.y_map_center])
         super().__init__(inner, frame_skip=inner.point_env.frame_skip, state_dim=4, obs_type=obs_type,
                          image_size=image_size, render_mode=render_mode,
@@ -94,6 +97,13 @@ class PointMazeGoalEnv(AdapterGoalEnv):
         """``x, y, vx, vy`` ``(..., 4)`` of simulator states ``(..., nstate)``."""
         q, v = self.qpos_from_physics(states)[..., :2], self.qvel_from_physics(states)[..., :2]
         return np.concatenate([q, v], axis=-1).astype(np.float32)
+
+    def achieved_from_states(self, states: np.ndarray) -> np.ndarray:
+        """The ball's ``x, y`` of recorded state vectors ``(N, 4)``."""
+        return np.asarray(states)[..., :2]
+
+    def speed_from_states(self, states: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(np.asarray(states)[..., 2:4], axis=-1)
 
     def offset_margin_from_physics(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """DINO-WM's rule: ball-goal distance over 0.5 (maze units) ``(...)``."""

@@ -116,6 +116,8 @@ def block_moved(states: np.ndarray, min_move: float = 1e-3, min_turn: float = np
 class PushTEnv(MujocoGoalEnv):
     """Round pusher, T-shaped block, goal T pose.  See the module docstring."""
 
+    distance_kind, distance_units = "pose error", "m + 0.1 m/rad"
+
     def __init__(
         self,
         obs_type: str = "state",

@@ -68,6 +68,8 @@ _XML = """
 class TwoRoomEnv(MujocoGoalEnv):
     """Point agent, two rooms, one door.  See the module docstring."""
 
+    distance_kind, distance_units = "geodesic", "m"
+
     def __init__(
         self,
         obs_type: str = "state",

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from envs.collect import collect
 from envs.config import DataConfig, EnvConfig
 from tests.envs_helpers import ROOT
-from wm.config import build_section
+from wm.config import build_section, read_config_file
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Box observation space (minimum
 
 
 def _sections(path: Path) -> tuple[EnvConfig, DataConfig]:
-    raw = yaml.safe_load(path.read_text())
+    raw = read_config_file(path)  # base: chains resolved
     env = build_section(EnvConfig, raw.get("env"), "env")
     if "entry_point" in env.kwargs:  # relative to the repository root
         env = EnvConfig(**{**env.__dict__, "kwargs": {**env.kwargs,

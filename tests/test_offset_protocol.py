@@ -73,6 +73,18 @@ def test_reacher_rule_is_both_joints_within_005_rad():
     assert base.offset_margin_from_physics(near, goal) < 1 < base.offset_margin_from_physics(far, goal)
 
 
+def test_reacher_rule_wraps_the_unlimited_shoulder_only():
+    env = make_env("wm/Reacher-v0")
+    base = env.unwrapped
+    env.reset(seed=0)
+    goal = base.get_sim_state()
+    turned, elbow_turned = goal.copy(), goal.copy()
+    turned[1] += 2 * np.pi + 0.03  # a full shoulder turn away: the same pose
+    assert base.offset_margin_from_physics(turned, goal) == pytest.approx(0.6)
+    elbow_turned[2] += 0.5
+    assert base.offset_margin_from_physics(elbow_turned, goal) == pytest.approx(10.0)
+
+
 @settings(max_examples=25, deadline=None)
 @given(dx=st.floats(-0.1, 0.1), dy=st.floats(-0.1, 0.1), da=st.floats(-0.6, 0.6))
 def test_pusht_rule_needs_position_and_angle(dx, dy, da):
@@ -118,3 +130,22 @@ def test_protocol_settings_are_checked():
         env.reset(seed=0, options={"goal_state": np.zeros(3)})
     with pytest.raises(ValueError, match="shape"):
         env.reset(seed=0, options={"start_state": np.zeros(3), "goal_state": np.zeros(3)})
+    with pytest.raises(ValueError, match="goal_velocity"):
+        OffsetProtocol(goal_velocity="half")
+
+
+def test_zero_goal_velocity_keeps_the_pose_and_drops_the_velocity():
+    env = make_env("wm/Reacher-v0")
+    base = env.unwrapped
+    keep = OffsetProtocol(offset=10, max_start=5).reset_options(env, 4)["goal_state"]
+    zero = OffsetProtocol(offset=10, max_start=5, goal_velocity="zero").reset_options(env, 4)["goal_state"]
+    np.testing.assert_array_equal(base.qpos_from_physics(zero), base.qpos_from_physics(keep))
+    assert np.abs(base.qvel_from_physics(keep)).max() > 0.1
+    np.testing.assert_array_equal(base.qvel_from_physics(zero), 0.0)
+
+
+def test_offset_results_name_the_margin_not_the_env_units():
+    from wm.pipeline import protocol_facts
+    facts = {"env_label": "Reacher", "distance_kind": "task", "distance_units": "m"}
+    assert protocol_facts(facts, "task") == facts
+    assert protocol_facts(facts, "offset")["distance_units"] == "tol"

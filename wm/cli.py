@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agents.report import results_table
-from envs.dataset import DatasetError
-from envs.inspect import contact_sheet, format_summary, summarize
-from envs.minari_io import export_minari, import_minari
-from wm import pipeline
-from wm.bench import bench_suite
-from wm.config import ConfigError, RunConfig, load_config
-from worldmodel.checkpoint import CheckpointError
+from envs.imports import import_user_modules
+from wm import config_doc
+from wm.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from wm.config import RunConfig
+
+# The verbs' modules (torch, MuJoCo, h5py) are imported where a verb runs, so `wm --help` stays fast.
 
 DESCRIPTION = """Latent world-model planning. With no config, every verb uses the embedded default
 experiment: TwoRoom (state observations), a VICReg JEPA, latent CEM-MPC."""
@@ -25,6 +27,9 @@ def _common(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.steps=2000 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a module of yours first (it registers env ids / adapters; pkg.mod or file.py; "
+                        "the working directory is on the path; repeatable; adds to env.imports)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "under torchrun --nproc-per-node N, with DDP")
     _common(p, "run directory (required)")
     p.add_argument("--resume", action="store_true", help="continue exactly from RUN/checkpoints/train_state.pt")
+    p.add_argument("--force", action="store_true", help="replace the run's trained model (refused without it)")
     p = sub.add_parser("eval", help="evaluate eval.agents; writes RUN/eval/<agent>[-<planner>]/results.json")
     _common(p, "run directory (required)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint dir (default: RUN/checkpoints)")
@@ -46,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the episodes across N processes (same as --set eval.workers=N)")
     p.add_argument("--videos", type=int, metavar="N",
                    help="render the first N episodes of each agent to mp4 (same as --set eval.videos=N)")
+    p.add_argument("--force", action="store_true",
+                   help="replace results of a different evaluation (other episodes, seed, plan...)")
     p = sub.add_parser("bench", help="run the benchmark suite; write results files, BENCHMARKS.md, README table")
     p.add_argument("--suite", type=Path, default=Path("configs/bench"), help="folder of task files")
     p.add_argument("--only", default="", help="comma-separated task names")
@@ -68,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("out", type=Path, help="dataset file to write (.h5; refuses to overwrite)")
     q.add_argument("--root", type=Path, help="Minari datasets directory (default: MINARI_DATASETS_PATH or ~/.minari)")
     q.add_argument("--obs-key", default="observation", help="key of dict observations (default: observation)")
+    config_doc.add_parser(sub)
     return parser
 
 
 def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
+    from wm import pipeline
     if args.out is not None:
         return args.out
     if args.verb == "run":
@@ -80,6 +90,8 @@ def _out(args: argparse.Namespace, cfg: RunConfig) -> Path:
 
 
 def _data(args: argparse.Namespace) -> int:
+    from envs.inspect import contact_sheet, format_summary, summarize
+    from envs.minari_io import export_minari, import_minari
     if args.data_verb == "inspect":
         print(format_summary(summarize(args.path)))
         if args.sheet is not None:
@@ -98,14 +110,29 @@ def _eval_flags(args: argparse.Namespace) -> list[str]:
     return [f"eval.{key}={value}" for key, value in flags.items() if value is not None]
 
 
+def with_imports(cfg: RunConfig, imports: list[str]) -> RunConfig:
+    """``cfg`` with ``--import`` modules added to ``env.imports``, all of them imported now (a failure:
+    one line naming the module, before any work)."""
+    names = tuple(dict.fromkeys([*cfg.env.imports, *imports]))
+    if names != cfg.env.imports:
+        cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, imports=names))
+    import_user_modules(names)
+    return cfg
+
+
 def dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "config":
+        return config_doc.run(args)
     if args.verb == "data":
         return _data(args)
     if args.verb == "bench":
+        from wm.bench import bench_suite
         print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
                           args.runs, args.report_only, not args.quiet))
         return 0
-    cfg = load_config(args.config, args.set + _eval_flags(args))
+    cfg = with_imports(load_config(args.config, args.set + _eval_flags(args)), args.imports)
+    from agents.report import results_table
+    from wm import pipeline
     out, progress = _out(args, cfg), not args.quiet
     if args.verb == "run":
         print(f"run directory: {out}")
@@ -115,23 +142,38 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"collected {data.num_episodes} episodes, {data.num_steps} steps -> "
               f"{pipeline.dataset_path(cfg, out)}")
     elif args.verb == "train":
-        m = pipeline.train_model(cfg, out, progress, resume=args.resume)
-        if m is not None:  # DDP ranks > 0 print nothing
+        m = pipeline.train_model(cfg, out, progress, resume=args.resume, force=args.force)
+        if m is not None and "train/loss" not in m:  # a --resume of a finished run: no step to take
+            print(f"already trained to train.steps={cfg.train.steps}; nothing to do -> {out / 'checkpoints'}")
+        elif m is not None:  # DDP ranks > 0 print nothing
             print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
                   f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
     elif args.verb == "eval":
-        summaries = pipeline.evaluate_agents(cfg, out, args.checkpoint, progress)
+        summaries = pipeline.evaluate_agents(cfg, out, args.checkpoint, progress, force=args.force)
         if summaries:  # under torchrun only rank 0 has them
             print(results_table(summaries))
     return 0
 
 
+def os_error_line(err: OSError) -> str:
+    """An OS error as one line: ``PATH: reason`` (no errno), or the message it was raised with."""
+    if err.strerror is None:
+        return str(err)
+    where = f"{err.filename}: " if err.filename is not None else ""
+    return f"{where}{err.strerror.lower()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from envs.dataset import DatasetError
+    from worldmodel.checkpoint import CheckpointError
     try:
         return dispatch(args)
-    except (ConfigError, DatasetError, CheckpointError, FileExistsError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, DatasetError, CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # permissions, a file where a directory should be, a full disk...
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -2,7 +2,10 @@
 
 Every key is checked against its dataclass: an unknown key or a value of the wrong type
 or range raises :class:`ConfigError` naming it (``train.steps: expected int, got 'x'``).
-The dataclass defaults are the embedded default experiment (TwoRoom, state).
+The dataclass defaults are the embedded default experiment (TwoRoom, state).  A file may
+name ``base: other.yaml`` and state only its differences (:func:`read_config_file`);
+``wm config [SECTION]`` lists every key with its type, default and docstring
+(:mod:`wm.config_doc`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import yaml
 from agents.config import EvalConfig, PlanConfig
 from envs.config import DataConfig, EnvConfig
 from worldmodel.config import ModelConfig, TrainConfig
+
+BASE_KEY = "base"
+"""Top-level key of a config file naming the config it states its differences from."""
 
 
 class ConfigError(ValueError):
@@ -131,16 +137,62 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``: mappings merge key by key (recursively), anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
+
+
+def _read_composed(path: Path, chain: tuple[Path, ...]) -> Any:
+    """The file's sections merged over those of its ``base`` chain; ``chain``: the files that named it."""
+    here = path.resolve()
+    if here in chain:
+        names = " -> ".join(p.name for p in (*chain, here))
+        raise ConfigError(f"{chain[0]}: base cycle {names}")
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict) or BASE_KEY not in raw:
+        return raw
+    raw = dict(raw)
+    base = raw.pop(BASE_KEY)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: {BASE_KEY}: expected the path of a config file, got {base!r}")
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: {BASE_KEY} {base!r} not found (looked for {base_path})")
+    inherited = _read_composed(base_path, (*chain, here))
+    if not isinstance(inherited, dict):
+        raise ConfigError(f"{base_path}: config: expected a mapping of sections, got {type(inherited).__name__}")
+    return deep_merge(inherited, raw)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The raw sections of a YAML config file, its ``base:`` chain resolved.
+
+    ``base: other.yaml`` (a path relative to the file) takes every section of that config
+    (itself possibly based on another) and the file states only its differences: sections and
+    mappings such as ``env.kwargs`` merge key by key, lists and scalars replace.  A missing
+    base or a cycle is a one-line :class:`ConfigError`.
+    """
+    return _read_composed(Path(path), ())
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Load a YAML config (defaults when ``path`` is None) and apply ``overrides``."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
+    """Load a YAML config (defaults when ``path`` is None; ``base:`` resolved) and apply ``overrides``."""
+    raw = read_config_file(path) if path is not None else {}
     return from_dict(apply_overrides(raw, overrides or []))
 
 

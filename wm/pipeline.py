@@ -15,6 +15,7 @@ Layout of a run directory::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from contextlib import ExitStack
@@ -32,10 +33,11 @@ from agents.video import VideoOptions, find_decoder_probe
 from envs.collect import collect
 from envs.dataset import Episodes, read_dataset, state_scale
 from envs.offset import OffsetProtocol
-from envs.registration import make_env
+from envs.registration import env_facts, make_env
+from wm import guards
 from wm.config import RunConfig, config_hash, dump_config, to_dict
 from wm.provenance import git_commit, git_dirty, versions
-from worldmodel.checkpoint import load_model
+from worldmodel.checkpoint import load_model, read_checkpoint_config
 from worldmodel.distributed import distributed
 from worldmodel.train import train
 
@@ -55,31 +57,63 @@ def write_config(cfg: RunConfig, run_dir: Path) -> None:
 
 
 def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: bool = True) -> Episodes:
-    """``wm collect``: record ``cfg.data`` episodes into the run's dataset file."""
+    """``wm collect``: record ``cfg.data`` episodes into the run's dataset file.
+
+    Every check (env id and kwargs, an existing dataset, a writable run directory) comes
+    before anything is written; the run's ``config.yaml`` is written once the data is.
+    """
     make_env(cfg.env.id, **cfg.env.make_kwargs()).close()  # bad ids or kwargs fail before anything is written
+    path = dataset_path(cfg, run_dir)
+    if path.exists() and not append:
+        raise FileExistsError(f"{path}: dataset exists (wm collect --append adds to it)")
+    guards.prepare_run_dir(run_dir, *(() if cfg.data.path else ("data",)))
+    data = collect(cfg.env, cfg.data, path, append=append, progress=progress)
     write_config(cfg, run_dir)
-    return collect(cfg.env, cfg.data, dataset_path(cfg, run_dir), append=append, progress=progress)
+    return data
 
 
-def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bool = False) -> dict[str, Any] | None:
+def check_dataset(cfg: RunConfig, data: Episodes, path: Path) -> None:
+    """The dataset was recorded on the configured env, with its observation and action shapes."""
+    if data.meta["env_id"] != cfg.env.id or data.meta["obs_type"] != cfg.env.obs_type:
+        raise ValueError(f"{path}: dataset is {data.meta['env_id']} ({data.meta['obs_type']}), "
+                         f"config asks {cfg.env.id} ({cfg.env.obs_type})")
+    env = make_env(cfg.env.id, **cfg.env.make_kwargs())
+    try:
+        guards.check_shapes(f"{path}: dataset", data.obs.shape[1:], data.actions.shape[1], env,
+                            guards.env_name(to_dict(cfg)["env"]))
+    finally:
+        env.close()
+
+
+def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bool = False,
+                force: bool = False) -> dict[str, Any] | None:
     """``wm train``: train on the run's dataset; returns the final metrics (None on DDP ranks > 0).
 
     Under ``torchrun`` every rank runs this; rank 0 writes the config, checkpoints and metrics.
-    ``resume`` continues from ``run_dir/checkpoints/train_state.pt``.
+    ``resume`` continues from ``run_dir/checkpoints/train_state.pt``; trained weights already
+    there are refused unless ``resume`` or ``force`` (which removes them before the first step).
+    The run's ``config.yaml`` is written only once every check (and a resume's) has passed.
     """
+    ckpt = run_dir / "checkpoints"
     with distributed(cfg.train.device) as ctx:
+        guards.refuse_retrain(ckpt, resume, force)
         data = read_dataset(dataset_path(cfg, run_dir))
-        if data.meta["env_id"] != cfg.env.id or data.meta["obs_type"] != cfg.env.obs_type:
-            raise ValueError(f"{dataset_path(cfg, run_dir)}: dataset is {data.meta['env_id']} "
-                             f"({data.meta['obs_type']}), config asks {cfg.env.id} ({cfg.env.obs_type})")
-        if ctx.is_main:
-            write_config(cfg, run_dir)
+        check_dataset(cfg, data, dataset_path(cfg, run_dir))
+        guards.prepare_run_dir(run_dir, "checkpoints")
+
+        def ready() -> None:
+            if ctx.is_main:
+                if force and not resume:
+                    guards.clear_checkpoints(ckpt)
+                write_config(cfg, run_dir)
+
         extra = {"env": to_dict(cfg)["env"]}
-        result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra, resume=resume)
+        result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra, resume=resume,
+                       ready=ready)
     if not ctx.is_main:
         return None
     metrics = {**result.metrics, "wall_s": result.wall_s}
-    (run_dir / "checkpoints" / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    (ckpt / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
 
@@ -102,6 +136,8 @@ def write_results_table(cfg: RunConfig, run_dir: Path, protocol: str = "task") -
     order = {"mpc": 0, "sim-latent": 1, "oracle-goal": 2, "oracle": 3, "gcbc": 4, "random": 5}
     root = eval_root(run_dir, protocol)
     found = [json.loads(p.read_text()) for p in sorted(root.glob("*/results.json"))]
+    env = (cfg.env.id, cfg.env.obs_type)
+    found = [s for s in found if (s.get("env_id"), s.get("obs_type", env[1])) == env]  # never another env's rows
     found.sort(key=lambda s: (order.get(s["agent"], 9), s.get("planner") or ""))
     path = root / "results.md"
     title = f"# {cfg.env.id} ({cfg.env.obs_type}){', offset protocol' if protocol == 'offset' else ''}"
@@ -118,7 +154,8 @@ def offset_protocol(cfg: RunConfig) -> OffsetProtocol:
     """The ``offset`` protocol of a run: the run's data policy, ``eval.offset`` steps, starts within an episode."""
     d = cfg.data
     return OffsetProtocol(offset=cfg.eval.offset, max_start=max(0, d.episode_steps - cfg.eval.offset),
-                          policy=d.policy, smoothing=d.smoothing, noise=d.noise)
+                          policy=d.policy, smoothing=d.smoothing, noise=d.noise,
+                          goal_velocity=cfg.eval.offset_goal_velocity)
 
 
 def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
@@ -127,7 +164,45 @@ def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
     return {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": git_commit(),
             "git_dirty": git_dirty(), "versions": versions(), "planner": cfg.plan.planner if planning else None,
             "protocol": "task", "data_seeds": [cfg.data.seed, cfg.data.seed + cfg.data.episodes],
-            **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
+            "eval_key": _eval_key(cfg, name), **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
+
+
+def _eval_key(cfg: RunConfig, name: str) -> str:
+    """Hash of what decides an agent's results (not videos, workers or device): equal keys, equal results."""
+    e = dataclasses.asdict(cfg.eval)
+    keep = ["episodes", "seed", "max_steps", "env_kwargs", "offset", "offset_budget"]
+    keep += [k for k in e if k.startswith("gcbc_")] if name == "gcbc" else []
+    body = {"env": to_dict(cfg)["env"], "eval": {k: e[k] for k in keep}, "agent": name,
+            "plan": dataclasses.asdict(cfg.plan) if name in PLANNING_AGENTS else None}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _planned(cfg: RunConfig, name: str) -> dict[str, Any]:
+    """The identity fields (:data:`wm.guards.EVAL_IDENTITY`) that ``results.json`` of ``name`` will hold."""
+    meta = {"env_id": cfg.env.id, "episodes": cfg.eval.episodes, "seed": cfg.eval.seed, **_agent_meta(cfg, name)}
+    return json.loads(json.dumps({k: meta.get(k) for k in guards.EVAL_IDENTITY if k in meta}, default=str))
+
+
+def check_eval(cfg: RunConfig, run_dir: Path, checkpoint: Path | None, force: bool) -> None:
+    """Before any work: the run's and the checkpoint's env are the config's, the checkpoint's shapes
+    fit the env, and no results of another evaluation would be replaced (unless ``force``)."""
+    ours = to_dict(cfg)["env"]
+    guards.check_same_env(run_dir / "config.yaml", guards.run_config_env(run_dir), ours, "run is")
+    if set(cfg.eval.all_agents()) & set(MODEL_AGENTS):
+        ckpt = checkpoint or run_dir / "checkpoints"
+        config = read_checkpoint_config(ckpt)
+        guards.check_same_env(ckpt / "config.yaml", config.get("env"), ours, "checkpoint was trained on")
+        env = make_env(cfg.env.id, **cfg.env.make_kwargs())
+        try:
+            guards.check_shapes(f"{ckpt / 'config.yaml'}: checkpoint", tuple(config["obs_shape"]),
+                                config["env_action_dim"], env, guards.env_name(ours))
+        finally:
+            env.close()
+    guards.prepare_run_dir(run_dir, "eval")
+    for protocol in cfg.eval.protocols:
+        for name in cfg.eval.agents_for(protocol):
+            path = eval_root(run_dir, protocol) / result_label(name, cfg.plan) / "results.json"
+            guards.refuse_replacing_results(path, _planned(cfg, name), force)
 
 
 def _eval_context(cfg: RunConfig, run_dir: Path, checkpoint: Path | None, progress: bool) -> dict[str, Any]:
@@ -142,14 +217,16 @@ def _eval_context(cfg: RunConfig, run_dir: Path, checkpoint: Path | None, progre
 
 
 def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = None,
-                    progress: bool = True) -> list[dict[str, Any]]:
+                    progress: bool = True, force: bool = False) -> list[dict[str, Any]]:
     """``wm eval``: evaluate, under every protocol of ``cfg.eval.protocols``, its agents
     (``eval.agents`` / ``eval.offset_agents``) into ``eval/[offset/]<agent>[-<planner>]/``.
 
     Episodes are split across ``eval.workers`` processes, or across the ranks under torchrun
-    (rank 0 writes; the other ranks return nothing).
+    (rank 0 writes; the other ranks return nothing).  :func:`check_eval` runs first; ``force``
+    lets results of a different evaluation be replaced.
     """
     rank, _ = parallel.distributed_context()
+    check_eval(cfg, run_dir, checkpoint, force)
     ctx = _eval_context(cfg, run_dir, checkpoint, progress)
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     summaries = []
@@ -159,7 +236,8 @@ def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = Non
             for name in cfg.eval.agents_for(protocol):
                 agent = build_agent(name, cfg.plan, env.action_space, ctx["model"], cfg.model.frameskip,
                                     cfg.eval.device, ctx["policy"], ctx["state_scale"])
-                summary = _evaluate_one(cfg, run_dir, name, agent, protocol, ctx["decoder"], pool, progress)
+                summary = _evaluate_one(cfg, run_dir, name, agent, protocol, ctx["decoder"], pool, progress,
+                                        protocol_facts(env_facts(env), protocol))
                 if rank == 0:
                     summaries.append(summary)
             if rank == 0:
@@ -168,8 +246,23 @@ def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = Non
     return summaries
 
 
+def protocol_facts(facts: dict[str, Any], protocol: str) -> dict[str, Any]:
+    """The env's facts for results of ``protocol``: an ``offset`` episode's final distance is the peers'
+    success margin (in tolerances, success iff < 1), not the env's own distance."""
+    if protocol != "offset":
+        return facts
+    return {**facts, "distance_kind": "offset margin", "distance_units": "tol"}
+
+
+def goal_kwargs(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """``env.goal_source: dataset``: the env kwarg naming the run's dataset, where goals are retrieved from."""
+    if cfg.env.goal_source != "dataset":
+        return {}
+    return {"goal_dataset": str(dataset_path(cfg, run_dir).resolve())}
+
+
 def _evaluate_one(cfg: RunConfig, run_dir: Path, name: str, agent: Any, protocol: str, decoder: Any,
-                  pool: Any, progress: bool) -> dict[str, Any]:
+                  pool: Any, progress: bool, facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate one agent under one protocol; rank 0 writes ``results.json`` and returns its summary."""
     rank, _ = parallel.distributed_context()
     e = cfg.eval
@@ -181,15 +274,21 @@ def _evaluate_one(cfg: RunConfig, run_dir: Path, name: str, agent: Any, protocol
     with torch.inference_mode(False):
         result = parallel.evaluate_sharded(
             agent, e.episodes, e.workers, progress and rank == 0, pool, env_id=cfg.env.id,
-            seed=e.seed, env_kwargs={**cfg.env.make_kwargs(), **e.env_kwargs}, max_steps=max_steps,
-            name=name, meta=_agent_meta(cfg, name), video=video, protocol=offset)
+            seed=e.seed, env_kwargs={**cfg.env.make_kwargs(), **e.env_kwargs, **goal_kwargs(cfg, run_dir)},
+            max_steps=max_steps, name=name, meta={**_agent_meta(cfg, name), **(facts or {})}, video=video,
+            protocol=offset)
     if rank == 0:
         result.write_dir(out)
+        guards.write_strict_json(out / "results.json")
     return result.summary()
 
 
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> list[dict[str, Any]]:
-    """``wm run``: collect (unless ``data.path`` is set), train, evaluate."""
+    """``wm run``: collect (unless ``data.path`` is set), train, evaluate, into a new run directory."""
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise guards.RunError(f"{run_dir}: run directory exists and is not empty; wm run starts a new run, so "
+                              f"choose another --out (on an existing run: wm collect --append, wm train --resume, "
+                              f"wm eval)")
     if not cfg.data.path:
         collect_data(cfg, run_dir, progress=progress)
     train_model(cfg, run_dir, progress=progress)

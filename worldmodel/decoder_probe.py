@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import CheckpointError, atomic_write
+from worldmodel.checkpoint import CheckpointError, atomic_write, check_finite
 from worldmodel.config import TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.decoders import ConvDecoder
@@ -77,7 +77,11 @@ class DecoderProbe(nn.Module):
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{ckpt_dir / PROBE_CONFIG}: unreadable decoder probe config ({err})") from None
         try:
-            probe.load_state_dict(safetensors.torch.load((ckpt_dir / PROBE_WEIGHTS).read_bytes()))
+            state = safetensors.torch.load((ckpt_dir / PROBE_WEIGHTS).read_bytes())
+            check_finite(state, ckpt_dir / PROBE_WEIGHTS)
+            probe.load_state_dict(state)
+        except CheckpointError:
+            raise
         except (OSError, RuntimeError, ValueError, safetensors.SafetensorError) as err:
             raise CheckpointError(f"{ckpt_dir / PROBE_WEIGHTS}: cannot load ({str(err).splitlines()[0]})") from None
         return probe.to(device).eval()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import CheckpointError, save_model
+from worldmodel.checkpoint import CheckpointError, check_finite, save_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.diagnostics import collapse_warning, latent_diagnostics
@@ -168,6 +169,7 @@ class Trainer:
                  if k not in RESUME_FREE and state["train_cfg"].get(k) != now_train[k]]
         if diff:
             raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
+        check_finite(state.get("model", {}), where)
         try:
             self.model.load_state_dict(state["model"])
             self.reg.load_state_dict(state["reg"])
@@ -219,13 +221,17 @@ class Trainer:
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, data: Episodes, out_dir: str | Path | None = None,
-          progress: bool = True, extra: dict | None = None, resume: bool = False) -> TrainResult:
+          progress: bool = True, extra: dict | None = None, resume: bool = False,
+          ready: Callable[[], None] | None = None) -> TrainResult:
     """Train a world model on ``data``; checkpoints go to ``out_dir/checkpoints``.
 
-    For image observations a decoder probe is then fitted on the frozen latents
+    ``ready`` is called once the trainer is built (a resume's checks passed) and before the
+    first step.  For image observations a decoder probe is then fitted on the frozen latents
     (``train.probe_steps``) and saved next to the model (rank 0).
     """
     trainer = Trainer(model_cfg, train_cfg, data, out_dir, progress, resume)
+    if ready is not None:
+        ready()
     result = trainer.fit(extra)
     if len(trainer.model.obs_shape) == 3 and train_cfg.probe_steps and trainer.ctx.is_main:
         from worldmodel.decoder_probe import fit_decoder_probe

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +57,39 @@ def save_train_state(ckpt_dir: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
-def _reason(err: Exception) -> str:
-    """The informative line of a load error (the unpickler names the refused global)."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    for line in lines:
-        if "Unsupported global" in line or "WeightsUnpickler error" in line:
-            return line.split(". ")[0].rstrip(".")
+_TORCH_ADVICE = ("weights_only", "Weights only load failed", "Please file an issue", "Check the documentation",
+                 "add_safe_globals", "trusted source")
+
+
+def _pickled_global(path: Path) -> str | None:
+    """The first global a raw pickle file names, read with ``pickletools`` (nothing is executed)."""
+    try:
+        ops = list(pickletools.genops(path.read_bytes()))
+    except (OSError, ValueError, pickle.PickleError):
+        return None
+    strings: list[str] = []
+    for op, arg, _ in ops:
+        if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+            return arg.replace(" ", ".")
+        if op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            return ".".join(strings[-2:])
+        if isinstance(arg, str):
+            strings.append(arg)
+    return None
+
+
+def _reason(err: Exception, path: Path) -> str:
+    """The informative part of a load error: the blocked global, never torch's advice to retry
+    with ``weights_only=False``."""
+    text = str(err)
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    name = found.group(1) if found else None
+    if name is None and "Unsupported operand" in text:
+        name = _pickled_global(path) or "an unknown callable"
+    if name is not None:
+        return f"a pickled object calls the blocked global {name}; only tensors and plain values may be stored"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not any(a in line for a in _TORCH_ADVICE)]
     return lines[0] if lines else type(err).__name__
 
 
@@ -72,7 +101,7 @@ def load_train_state(ckpt_dir: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
-        raise CheckpointError(f"{path}: refused or unreadable training state ({_reason(err)})") from None
+        raise CheckpointError(f"{path}: refused or unreadable training state ({_reason(err, path)})") from None
     if not isinstance(state, dict) or "step" not in state:
         raise CheckpointError(f"{path}: not a training state (no 'step')")
     return state

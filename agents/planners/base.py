@@ -51,12 +51,30 @@ def sanitize(costs: torch.Tensor) -> torch.Tensor:
 
 def initial_mean(horizon: int, low: torch.Tensor, high: torch.Tensor,
                  init: torch.Tensor | None) -> torch.Tensor:
-    """The starting sequence ``(H, A)``: ``init`` clipped to the box, else the box centre."""
+    """The starting sequence ``(H, A)``: ``init`` clipped to the box, else the box centre.
+
+    Every planner starts here, so this is where its inputs are checked: finite bounds of one
+    shape with ``low <= high``, and a finite ``init`` (else NaN would reach the returned plan).
+    """
+    check_inputs(low, high, init)
     if init is None:
         return ((high + low) / 2).expand(horizon, -1).clone()
     if init.shape != (horizon, low.shape[0]):
         raise ValueError(f"init: expected shape {(horizon, low.shape[0])}, got {tuple(init.shape)}")
     return torch.clamp(init.float(), low, high)
+
+
+def check_inputs(low: torch.Tensor, high: torch.Tensor, init: torch.Tensor | None) -> None:
+    """A ValueError naming the bad input: non-finite or mis-shaped bounds, ``low > high``, non-finite ``init``."""
+    if low.shape != high.shape or low.ndim != 1:
+        raise ValueError(f"bounds: low and high must be (A,) of one shape, got {tuple(low.shape)} and "
+                         f"{tuple(high.shape)}")
+    if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+        raise ValueError(f"bounds: must be finite, got low {low.tolist()} and high {high.tolist()}")
+    if (low > high).any():
+        raise ValueError(f"bounds: low {low.tolist()} exceeds high {high.tolist()}")
+    if init is not None and not torch.isfinite(init).all():
+        raise ValueError("init: has non-finite values (NaN or inf)")
 
 
 class SeededPlanner:
