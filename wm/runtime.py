@@ -1,0 +1,71 @@
+"""Process defaults for the ``wm`` command, applied before torch loads.
+
+Two settings, both measured in ``benchmarks/train_alloc.py``:
+
+* **Allocator.** glibc serves every allocation above its mmap threshold (at most 32 MiB) with a
+  fresh ``mmap`` and unmaps it on free, so a pixel training step re-faults its conv activations
+  page by page each step and throughput *falls* as the batch grows. ``keep_freed_memory`` turns
+  mmap-backed allocations off and raises the trim threshold, so freed pages stay in the heap and
+  are reused. Peak memory is unchanged (the same blocks are live at the peak); the process keeps
+  its high-water mark instead of returning it between steps.
+* **Threads.** OpenMP workers that spin while waiting thrash a shared machine (two such processes
+  on two cores run several times slower). ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep, and the
+  thread count defaults to the cores that are free at start (usable cores minus the rounded
+  one-minute load average, at least one). Both must be in the environment before the OpenMP
+  runtime loads, i.e. before ``import torch``; an explicit ``train.threads`` still wins.
+
+Each can be switched off: ``WM_ALLOCATOR=system`` keeps glibc's defaults; an ``OMP_WAIT_POLICY``
+or ``OMP_NUM_THREADS`` already in the environment is left as it is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+_TRIM_THRESHOLD = 1 << 30  # keep up to 1 GiB of freed heap before giving it back
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc malloc to keep freed memory for reuse; False where libc is not glibc or refuses."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
+def free_cores() -> int:
+    """Usable cores minus the rounded one-minute load average, at least 1."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, usable - int(load + 0.5))
+
+
+def configure_process(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Apply the defaults above to this process; returns what was applied, e.g. ``{"allocator": "retain"}``."""
+    env = os.environ if environ is None else environ
+    applied: dict[str, str] = {}
+    if "OMP_WAIT_POLICY" not in env:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+        applied["OMP_WAIT_POLICY"] = "PASSIVE"
+    if "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = applied["OMP_NUM_THREADS"] = str(free_cores())
+    if env.get("WM_ALLOCATOR", "retain") == "retain" and keep_freed_memory():
+        applied["allocator"] = "retain"
+    return applied
