@@ -73,6 +73,18 @@ def test_reacher_rule_is_both_joints_within_005_rad():
     assert base.offset_margin_from_physics(near, goal) < 1 < base.offset_margin_from_physics(far, goal)
 
 
+def test_reacher_rule_wraps_the_unlimited_shoulder_only():
+    env = make_env("wm/Reacher-v0")
+    base = env.unwrapped
+    env.reset(seed=0)
+    goal = base.get_sim_state()
+    turned, elbow_turned = goal.copy(), goal.copy()
+    turned[1] += 2 * np.pi + 0.03  # a full shoulder turn away: the same pose
+    assert base.offset_margin_from_physics(turned, goal) == pytest.approx(0.6)
+    elbow_turned[2] += 0.5
+    assert base.offset_margin_from_physics(elbow_turned, goal) == pytest.approx(10.0)
+
+
 @settings(max_examples=25, deadline=None)
 @given(dx=st.floats(-0.1, 0.1), dy=st.floats(-0.1, 0.1), da=st.floats(-0.6, 0.6))
 def test_pusht_rule_needs_position_and_angle(dx, dy, da):
