@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
 AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent", "random", "gcbc")
 PROTOCOLS = ("task", "offset")
+GOAL_VELOCITIES = ("keep", "zero")
 DISTANCES = ("l2", "cosine")
 PRECISIONS = ("fp32", "bf16")
 
@@ -104,6 +105,10 @@ class EvalConfig:
     """``offset`` protocol: env steps from the start state to the goal state along the trajectory."""
     offset_budget: int = 50
     """``offset`` protocol: step budget per episode."""
+    offset_goal_velocity: str = "keep"
+    """``offset`` protocol: ``keep`` the goal state's velocities, or ``zero`` them (the goal a single
+    frame shows: pixel goals are the same either way; state goals lose the velocity the success
+    rule ignores)."""
     episodes: int = 50
     """Episodes per agent (episode ``i`` resets with ``seed + i``)."""
     seed: int = 100_000
@@ -136,6 +141,9 @@ class EvalConfig:
                 raise ValueError(f"{name}: each must be one of {AGENTS}, got {list(agents)}")
         if not self.protocols or any(p not in PROTOCOLS for p in self.protocols):
             raise ValueError(f"protocols: each must be one of {PROTOCOLS}, got {list(self.protocols)}")
+        if self.offset_goal_velocity not in GOAL_VELOCITIES:
+            raise ValueError(f"offset_goal_velocity: must be one of {GOAL_VELOCITIES}, "
+                             f"got {self.offset_goal_velocity!r}")
         for name in ("offset", "offset_budget"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")

@@ -34,12 +34,16 @@ class OffsetProtocol:
     """``random_walk`` correlation (as ``data.smoothing``)."""
     noise: float = 0.3
     """``scripted`` noise (as ``data.noise``)."""
+    goal_velocity: str = "keep"
+    """``keep`` the goal state's joint velocities, or ``zero`` them (what one goal frame shows)."""
 
     def __post_init__(self) -> None:
         if self.offset < 1:
             raise ValueError(f"offset: must be >= 1, got {self.offset}")
         if self.max_start < 0:
             raise ValueError(f"max_start: must be >= 0, got {self.max_start}")
+        if self.goal_velocity not in ("keep", "zero"):
+            raise ValueError(f"goal_velocity: must be 'keep' or 'zero', got {self.goal_velocity!r}")
 
     def record(self) -> dict[str, Any]:
         """The protocol's settings, for ``results.json``."""
@@ -64,4 +68,8 @@ class OffsetProtocol:
                 states.append(base.get_sim_state())
         finally:
             base.terminate_on_success = terminate
-        return {"start_state": states[t0], "goal_state": states[t0 + self.offset]}
+        goal = states[t0 + self.offset]
+        if self.goal_velocity == "zero":
+            nq, nv = base.model.nq, base.model.nv
+            goal[1 + nq:1 + nq + nv] = 0.0  # mjSTATE_FULLPHYSICS layout: time, qpos, qvel, ...
+        return {"start_state": states[t0], "goal_state": goal}

@@ -118,7 +118,8 @@ def offset_protocol(cfg: RunConfig) -> OffsetProtocol:
     """The ``offset`` protocol of a run: the run's data policy, ``eval.offset`` steps, starts within an episode."""
     d = cfg.data
     return OffsetProtocol(offset=cfg.eval.offset, max_start=max(0, d.episode_steps - cfg.eval.offset),
-                          policy=d.policy, smoothing=d.smoothing, noise=d.noise)
+                          policy=d.policy, smoothing=d.smoothing, noise=d.noise,
+                          goal_velocity=cfg.eval.offset_goal_velocity)
 
 
 def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
