@@ -140,6 +140,13 @@ def test_ladder_reading_names_the_rung_that_loses_most():
     assert ladder_reading(rates(oracle=1.0, oracle_goal=0.95, mpc=0.1)).startswith("latent + predictor")
     assert ladder_reading(rates(oracle=1.0, oracle_goal=1.0, mpc=1.0)) == "-"
     assert ladder_reading(rates(mpc=0.5, random=0.1)) == "-"
+    # a rung below a later one bounds nothing: merged into the next step
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.64, sim_latent=0.98, mpc=0.68)) == \
+        "predictor (sim-latent -> mpc)"
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.74, sim_latent=0.78, mpc=0.82)) == \
+        "goal specification + latent geometry + predictor (oracle -> mpc)"
+    assert ladder_reading(rates(oracle=1.0, oracle_goal=0.38, mpc=1.0)) == "-"
+    assert ladder_reading(rates(oracle=1.0, mpc=0.76)) == "goal specification + latent + predictor (oracle -> mpc)"
 
 
 def test_shipped_reports_are_regenerated_from_the_shipped_results():
