@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from envs.offset import GOAL_VELOCITIES
+
 PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
 AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent", "random", "gcbc")
 PROTOCOLS = ("task", "offset")
-GOAL_VELOCITIES = ("keep", "zero")
 DISTANCES = ("l2", "cosine")
 PRECISIONS = ("fp32", "bf16")
 

@@ -86,8 +86,8 @@ def synthetic_episodes(obs_shape: tuple[int, ...], action_dim: int, episodes: in
                     episode_lengths=np.full(episodes, steps, np.int64))
 
 
-def train_rate(config: str, batch: int, steps: int, threads: int) -> float:
-    """Training samples/s of ``config``'s model at ``batch`` over ``steps`` steps (after 2 warm-up steps)."""
+def warm_trainer(config: str, batch: int, steps: int, threads: int) -> Trainer:
+    """A trainer of ``config``'s model on synthetic episodes at ``batch``, after 2 warm-up steps."""
     cfg = load_config(config, [])
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     data = synthetic_episodes(env.observation_space.shape, env.action_space.shape[0])
@@ -96,6 +96,12 @@ def train_rate(config: str, batch: int, steps: int, threads: int) -> float:
     trainer = Trainer(cfg.model, tcfg, data, progress=False)
     for _ in range(2):
         trainer.train_step()
+    return trainer
+
+
+def train_rate(config: str, batch: int, steps: int, threads: int) -> float:
+    """Training samples/s of ``config``'s model at ``batch`` over ``steps`` steps (after 2 warm-up steps)."""
+    trainer = warm_trainer(config, batch, steps, threads)
     t0 = time.perf_counter()
     for _ in range(steps):
         trainer.train_step()

@@ -2,7 +2,7 @@
 
 Each measurement is a fresh child process (``WM_ALLOCATOR=system`` or ``retain``, see
 ``wm/runtime.py``) training the pixel model of ``configs/tworoom_pixels.yaml`` on synthetic
-episodes for ``--steps`` steps after two warm-up steps, one thread. The two modes are run
+episodes for ``--steps`` timed steps after two warm-up steps, one thread. The two modes are run
 alternately ``--repeats`` times per batch size and the median is kept, so machine load hits both
 alike; the ratio retain/system is the number to read. Minor page faults per sample (from
 ``getrusage``) show the cause; the peak resident memory shows the cost.
@@ -29,22 +29,23 @@ def child(batch: int, steps: int) -> None:
     """Measure in this process (called in the child); print one JSON line.
 
     ``samples_per_s`` is wall-clock; ``samples_per_cpu_s`` divides by this process's CPU time
-    (user + system, all threads), which a loaded machine disturbs far less.
+    (user + system, all threads) over the same timed steps, which a loaded machine disturbs far less.
     """
     import resource
     import time
 
     from wm.runtime import configure_process
     applied = configure_process()
-    from benchmarks.scaling import train_rate  # imports torch, after the allocator is set
-    train_rate(PIXELS, batch, 1, threads=1)  # build once so imports and first-touch are not timed
+    from benchmarks.scaling import warm_trainer  # imports torch, after the allocator is set
+    trainer = warm_trainer(PIXELS, batch, steps, threads=1)
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    rate = train_rate(PIXELS, batch, steps, threads=1)
+    for _ in range(steps):
+        trainer.train_step()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     after = resource.getrusage(resource.RUSAGE_SELF)
-    samples = batch * (steps + 2)
-    print(json.dumps({"samples_per_s": rate, "samples_per_cpu_s": rate * wall / cpu,
+    samples = batch * steps
+    print(json.dumps({"samples_per_s": samples / wall, "samples_per_cpu_s": samples / cpu,
                       "faults_per_sample": (after.ru_minflt - before.ru_minflt) / samples,
                       "peak_mib": after.ru_maxrss / 1024, "applied": applied}))
 

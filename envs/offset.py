@@ -19,6 +19,9 @@ import numpy as np
 
 from envs.explore import make_policy
 
+GOAL_VELOCITIES = ("keep", "zero")
+"""``OffsetProtocol.goal_velocity`` values."""
+
 
 @dataclass(frozen=True)
 class OffsetProtocol:
@@ -42,8 +45,8 @@ class OffsetProtocol:
             raise ValueError(f"offset: must be >= 1, got {self.offset}")
         if self.max_start < 0:
             raise ValueError(f"max_start: must be >= 0, got {self.max_start}")
-        if self.goal_velocity not in ("keep", "zero"):
-            raise ValueError(f"goal_velocity: must be 'keep' or 'zero', got {self.goal_velocity!r}")
+        if self.goal_velocity not in GOAL_VELOCITIES:
+            raise ValueError(f"goal_velocity: must be one of {GOAL_VELOCITIES}, got {self.goal_velocity!r}")
 
     def record(self) -> dict[str, Any]:
         """The protocol's settings, for ``results.json``."""
