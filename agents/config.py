@@ -53,6 +53,10 @@ class PlanConfig:
     """``cem_gd``: gradient steps on the CEM mean (single-sequence evaluations)."""
     fd_eps: float = 0.02
     """Oracle with ``gd`` / ``cem_gd``: central finite-difference step (fraction of the half range)."""
+    stop_tol: float = 0.0
+    """``cem``, ``icem``, ``mppi``, ``cem_gd``: end a plan's iterations early once one moves the sampling mean
+    by less than this fraction of the half action range in every coordinate (0: never, all ``iterations``
+    run; ``gd``: ignored). The budget ``samples x iterations`` becomes an upper bound."""
     precision: str = "fp32"
     """Latent rollout arithmetic while planning: ``fp32``, or ``bf16`` (matmuls in bfloat16, ~2x faster on
     AVX512-BF16 CPUs; ``mlp`` predictor with ``history: 1`` only)."""
@@ -79,13 +83,16 @@ class PlanConfig:
         for name in ("keep_elites", "momentum"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.stop_tol < 1:
+            raise ValueError(f"stop_tol: must be in [0, 1), got {self.stop_tol}")
         for name in ("temperature", "lr", "fd_eps"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
 
     @property
     def budget(self) -> int:
-        """Cost evaluations (of one action sequence) per plan: ``samples x iterations`` (+ ``refine_steps``)."""
+        """Cost evaluations (of one action sequence) per plan: ``samples x iterations`` (+ ``refine_steps``);
+        at most that with ``stop_tol > 0``."""
         return self.samples * self.iterations + (self.refine_steps if self.planner == "cem_gd" else 0)
 
 

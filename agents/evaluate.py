@@ -16,6 +16,7 @@ the data policy and its goal is the state ``protocol.offset`` steps later (the p
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,26 @@ from envs.offset import OffsetProtocol
 from envs.registration import make_env
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` as strict-JSON data: NaN / inf become None (``null``), numpy scalars and arrays Python values."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def mean_or_none(values: Sequence[float]) -> float | None:
+    """The mean of ``values``, or None when there are none."""
+    return float(np.mean(values)) if len(values) else None
+
+
 @dataclass
 class EpisodeResult:
     seed: int
@@ -44,6 +65,8 @@ class EpisodeResult:
     act_ms_total: float = 0.0
     index: int = 0
     """Position of the episode in the evaluation (its seed is ``seed + index``)."""
+    plan_iterations: list[int] = field(default_factory=list)
+    """Planner iterations each plan ran (fewer than ``plan.iterations`` when ``plan.stop_tol`` stopped it)."""
 
 
 @dataclass
@@ -70,7 +93,8 @@ class EvalResult:
                 "final_distance_mean": float(np.mean([e.final_distance for e in self.episodes])),
                 "plan_ms_median": percentile(plans, 50), "plan_ms_p95": percentile(plans, 95),
                 "act_ms_per_step": sum(e.act_ms_total for e in self.episodes) / max(steps, 1),
-                "steps_mean": steps / n, "wall_s": self.wall_s}
+                "steps_mean": steps / n, "wall_s": self.wall_s,
+                "plan_iterations_mean": mean_or_none([i for e in self.episodes for i in e.plan_iterations])}
 
     @staticmethod
     def _episode_record(e: EpisodeResult) -> dict[str, Any]:
@@ -78,13 +102,18 @@ class EvalResult:
         plans = record.pop("plan_ms")
         record["plans"] = len(plans)
         record["plan_ms_mean"] = float(np.mean(plans)) if plans else None
+        record["plan_iterations_mean"] = mean_or_none(record.pop("plan_iterations"))
         return record
 
     def write(self, path: str | Path) -> None:
-        """Write the summary plus per-episode records as JSON."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Write the summary plus per-episode records as strict JSON, atomically: a value that is NaN or
+        infinite (``plan_ms_median`` of an agent that never plans, a diverged distance) is written
+        ``null``, so any JSON parser reads the file."""
+        from worldmodel.checkpoint import atomic_write
+
         body = {**self.summary(), "per_episode": [self._episode_record(e) for e in self.episodes]}
-        Path(path).write_text(json.dumps(body, indent=2, default=float))
+        text = json.dumps(strict_json(body), indent=2, allow_nan=False, default=str)
+        atomic_write(Path(path), text.encode())
 
     def write_dir(self, out_dir: str | Path) -> None:
         """``out_dir/results.json`` and ``out_dir/results.md`` (a one-row table)."""
@@ -157,6 +186,8 @@ def run_episode(env: gym.Env, agent: AgentLike, seed: int, index: int = 0, recor
         action = check_action(action, env.action_space, agent)
         if agent.last_plan_ms is not None:
             result.plan_ms.append(agent.last_plan_ms)
+        if agent.last_plan_iterations is not None:
+            result.plan_iterations.append(agent.last_plan_iterations)
         if recorder is not None:
             recorder.capture(env, agent)  # the state the action was chosen in, and the plan
         obs, _, terminated, truncated, info = env.step(action)

@@ -5,7 +5,8 @@ hindsight relabelling (a future observation of the same episode is the goal; see
 :mod:`agents.gcbc_train`).  State observations go through an MLP on the normalised
 ``[obs, goal]``; pixel observations through a small CNN on the channel-stacked
 ``[obs, goal]`` image.  The action is ``centre + half * tanh(.)``, so it never leaves the
-bounds.  Saved as ``model.safetensors`` + ``config.yaml`` (no pickle).
+bounds.  Saved as ``model.safetensors`` + ``config.yaml`` (no pickle), one directory written
+all or nothing; non-finite weights are refused at save and at load, naming the tensor.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from torch import nn
 
 from agents.protocol import BaseAgent
-from worldmodel.checkpoint import atomic_write
+from worldmodel.checkpoint import CheckpointError, check_finite, write_directory
 from worldmodel.networks import mlp
 
 WEIGHTS, CONFIG = "model.safetensors", "config.yaml"
@@ -79,22 +80,25 @@ class GCBCPolicy(nn.Module):
 
 
 def save_gcbc(out_dir: str | Path, policy: GCBCPolicy, extra: dict[str, Any] | None = None) -> Path:
-    """Atomically write ``model.safetensors`` and ``config.yaml`` into ``out_dir``."""
-    out_dir = Path(out_dir)
+    """Write ``model.safetensors`` and ``config.yaml`` as the directory ``out_dir``, all or nothing."""
     state = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
-    atomic_write(out_dir / CONFIG, yaml.safe_dump({**policy.config(), **(extra or {})}, sort_keys=False).encode())
-    atomic_write(out_dir / WEIGHTS, safetensors.torch.save(state))
-    return out_dir
+    check_finite(state, f"{out_dir}: GCBC policy")
+    config = yaml.safe_dump({**policy.config(), **(extra or {})}, sort_keys=False).encode()
+    return write_directory(out_dir, {WEIGHTS: safetensors.torch.save(state), CONFIG: config})
 
 
 def load_gcbc(out_dir: str | Path, device: str | torch.device = "cpu") -> GCBCPolicy:
-    """Rebuild a :class:`GCBCPolicy` from ``config.yaml`` and load its weights (no pickle)."""
+    """Rebuild a :class:`GCBCPolicy` from ``config.yaml`` and load its weights (no pickle; non-finite refused)."""
     out_dir = Path(out_dir)
     try:
         cfg = yaml.safe_load((out_dir / CONFIG).read_text())
         policy = GCBCPolicy(tuple(cfg["obs_shape"]), np.asarray(cfg["low"]), np.asarray(cfg["high"]),
                             int(cfg["hidden"]))
-        policy.load_state_dict(safetensors.torch.load((out_dir / WEIGHTS).read_bytes()), strict=True)
+        state = safetensors.torch.load((out_dir / WEIGHTS).read_bytes())
+        check_finite(state, out_dir / WEIGHTS)
+        policy.load_state_dict(state, strict=True)
+    except CheckpointError as err:
+        raise ValueError(f"cannot load the GCBC policy: {err}") from None
     except (OSError, yaml.YAMLError, KeyError, TypeError, RuntimeError, safetensors.SafetensorError) as err:
         raise ValueError(f"{out_dir}: cannot load the GCBC policy ({str(err).splitlines()[0]})") from None
     return policy.to(device).eval()

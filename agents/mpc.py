@@ -22,8 +22,9 @@ class RecedingHorizonAgent(BaseAgent):
 
     Subclasses provide ``_begin(obs)`` (prepare the state planning starts from) and
     ``_cost(actions (N, H, A)) -> (N,)``.  The previous plan, shifted by one step, warm
-    starts the next.  ``last_plan_ms`` is the time of the last plan (None when the
-    last ``act`` did not plan).
+    starts the next.  ``last_plan_ms`` is the time of the last plan and ``last_plan_iterations``
+    the iterations its planner ran (``planner.last_iterations``; both None when the last ``act``
+    did not plan).
     """
 
     def __init__(self, planner: Planner, cfg: PlanConfig, low: np.ndarray, high: np.ndarray, frameskip: int):
@@ -34,23 +35,25 @@ class RecedingHorizonAgent(BaseAgent):
         self._plan: torch.Tensor | None = None
         self._queue: list[np.ndarray] = []
         self.last_plan_ms: float | None = None
+        self.last_plan_iterations: int | None = None
 
     def seed(self, seed: int) -> None:
         """Seed the planner's sampling (called per episode by the evaluator)."""
         self.planner.seed(seed)
 
     def reset(self, obs: np.ndarray, info: dict) -> None:
-        self._plan, self._queue, self.last_plan_ms = None, [], None
+        self._plan, self._queue, self.last_plan_ms, self.last_plan_iterations = None, [], None, None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The next env action ``(A,)``, replanning every ``replan_every`` steps."""
-        self.last_plan_ms = None
+        self.last_plan_ms = self.last_plan_iterations = None
         if not self._queue:
             t0 = time.perf_counter()
             self._begin(obs)
             init = self._shifted() if self.cfg.warm_start else None
             self._plan = self.planner.plan(self._cost, self.cfg.horizon, self.low, self.high, init)
             self.last_plan_ms = 1000 * (time.perf_counter() - t0)
+            self.last_plan_iterations = getattr(self.planner, "last_iterations", None)
             steps = np.repeat(self._plan.numpy(), self.frameskip, axis=0)
             self._queue = list(steps[: self.replan_every])
         return self._queue.pop(0).astype(np.float32)

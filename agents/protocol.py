@@ -8,6 +8,8 @@ also calls four hooks, which :class:`BaseAgent` provides as no-ops:
   depend on episode order or on the process an episode runs in);
 * ``attach(env)``: called once with the live env (agents that plan on the simulator);
 * ``last_plan_ms``: the time of the plan the last ``act`` made, or None when it did not plan;
+  ``last_plan_iterations`` is that plan's iterations (fewer than budgeted when ``plan.stop_tol``
+  ended it early), or None;
 * ``imagined_latents() -> (H, D) | None``: the latents the current plan is predicted to visit,
   shown in videos when ``imagines`` is True (see :mod:`agents.video`).
 
@@ -28,7 +30,7 @@ from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import numpy as np
 
-HOOKS = ("seed", "attach", "last_plan_ms", "imagined_latents")
+HOOKS = ("seed", "attach", "last_plan_ms", "last_plan_iterations", "imagined_latents")
 METHODS = ("reset", "act")
 
 
@@ -78,6 +80,7 @@ class BaseAgent:
     imagines: ClassVar[bool] = False
     """Whether :meth:`imagined_latents` can return latents (videos then show the imagination)."""
     last_plan_ms: float | None = None
+    last_plan_iterations: int | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -115,6 +118,10 @@ class HookDefaults(BaseAgent):
     @property
     def last_plan_ms(self) -> float | None:  # type: ignore[override]
         return getattr(self.inner, "last_plan_ms", None)
+
+    @property
+    def last_plan_iterations(self) -> int | None:  # type: ignore[override]
+        return getattr(self.inner, "last_plan_iterations", None)
 
     def seed(self, seed: int) -> None:
         if hasattr(self.inner, "seed"):

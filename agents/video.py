@@ -124,10 +124,11 @@ def find_decoder_probe(ckpt_dir: str | Path, device: str = "cpu") -> Any:
     Loaded by ``worldmodel.decoder_probe.DecoderProbe.load(ckpt_dir, device)`` when that
     module exists; videos then show the imagined rollout.
     """
-    if not (Path(ckpt_dir) / "decoder_probe.safetensors").exists():
-        return None
     try:
+        from worldmodel.checkpoint import checkpoint_dir
         from worldmodel.decoder_probe import DecoderProbe
     except ImportError:
+        return None
+    if not (checkpoint_dir(ckpt_dir) / "decoder_probe.safetensors").exists():
         return None
     return DecoderProbe.load(ckpt_dir, device)

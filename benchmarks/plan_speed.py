@@ -1,4 +1,4 @@
-"""Planning speed: a full CEM plan through a world model's predictor vs. its bare matmul chain and the oracle.
+"""Planning speed: a full CEM plan through a world model's predictor vs. its layer chains and the oracle.
 
 Measured in one invocation, each thread count in a fresh process (``OMP_WAIT_POLICY=PASSIVE``):
 
@@ -7,11 +7,16 @@ Measured in one invocation, each thread count in a fresh process (``OMP_WAIT_POL
   ``WorldModel.rollout``, the path before optimisation), ``fp32`` (the planning rollout,
   :mod:`worldmodel.fast_rollout`, the default) and ``bf16`` (``plan.precision: bf16``);
   the goal is encoded once (``reset``), the start observation once per plan (timed apart);
-* the median time of the bare batched matmul chain of the predictor's exact shapes, for the
-  same number of predictor calls (float32 and bfloat16): the floor set by arithmetic;
-* planner / matmul (goal <= 2) and latent / oracle plan time (the same CEM budget rolled out
-  on the true simulator with ``mujoco.rollout``);
+* the median time of two floors of the predictor's exact shapes, for the same number of
+  predictor calls (float32 and bfloat16): the bare batched matmul chain (``x @ W``, the
+  floor set by arithmetic alone) and the layer chain the predictor runs (``addmm`` with the
+  bias, then LayerNorm and GELU after every hidden layer: the floor of the model itself);
+* planner / matmul (goal <= 2), planner / layer chain (goal <= 1.2) and latent / oracle plan
+  time (the same CEM budget rolled out on the true simulator with ``mujoco.rollout``);
 * the largest difference between the plans of the three paths (same seed, same model).
+
+Every variant, the floors and the oracle are timed round-robin (:func:`benchmarks.timing.interleaved_medians`),
+so other processes' load falls on all of them alike.
 
 The model is freshly initialised from ``--config`` (seeded): time does not depend on the weights.
 Results go to ``benchmarks/results/plan_speed.json`` (``--quick``: ``plan_speed_quick.json``).
@@ -27,6 +32,7 @@ import os
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from agents.config import PlanConfig
 from agents.mpc import MPCAgent
@@ -60,6 +66,24 @@ def matmul_chain(shapes: list[tuple[int, int]], batch: int, calls: int, dtype: t
     return run
 
 
+def layer_chain(shapes: list[tuple[int, int]], batch: int, calls: int, dtype: torch.dtype):
+    """A closure running ``calls`` passes of the predictor's layers through ``shapes`` at ``batch`` rows:
+    ``addmm`` (bias + product), then LayerNorm and GELU after every layer but the last."""
+    weights = [((torch.randn(i, o) / i**0.5).to(dtype), torch.zeros(o, dtype=dtype)) for i, o in shapes]
+    norms = [(torch.ones(o, dtype=dtype), torch.zeros(o, dtype=dtype)) for _, o in shapes[:-1]]
+    x0 = torch.randn(batch, shapes[0][0]).to(dtype)
+
+    def run() -> None:
+        with torch.inference_mode():
+            for _ in range(calls):
+                x = x0
+                for k, (w, b) in enumerate(weights):
+                    x = torch.addmm(b, x, w)
+                    if k < len(norms):
+                        x = F.gelu(F.layer_norm(x, (x.shape[1],), norms[k][0], norms[k][1]))
+    return run
+
+
 def latent_agent(model: WorldModel, plan: PlanConfig, env, obs, info, path: str) -> MPCAgent:
     """An ``MPCAgent`` ready to plan from ``obs``; ``path='reference'`` swaps in ``model.rollout``."""
     precision = "bf16" if path == "bf16" else "fp32"
@@ -71,6 +95,19 @@ def latent_agent(model: WorldModel, plan: PlanConfig, env, obs, info, path: str)
         agent._roll = model.rollout  # the generic, pre-optimisation rollout
     agent._begin(obs)
     return agent
+
+
+def oracle_plan(cfg, plan: PlanConfig, env, obs, threads: int):
+    """A closure running one CEM plan of ``plan``'s budget on the true simulator from ``obs``."""
+    oracle = OracleMPCAgent(CEM(plan.samples, plan.iterations, plan.elites, seed=0), plan,
+                            env.action_space.low, env.action_space.high, cfg.model.frameskip, threads)
+    oracle.attach(env)
+    oracle._begin(obs)
+
+    def run() -> torch.Tensor:
+        oracle.planner.seed(0)
+        return oracle.planner.plan(oracle._cost, plan.horizon, oracle.low, oracle.high)
+    return run
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -94,22 +131,19 @@ def measure(args: argparse.Namespace) -> dict:
         return run
     runs = [planner(agents[path]) for path in PATHS]
     calls, shapes = args.iterations * args.horizon, linear_shapes(model)
-    chains = [matmul_chain(shapes, args.samples, calls, dtype) for dtype in (torch.float32, torch.bfloat16)]
-    times = interleaved_medians(runs + chains, args.repeats)  # round-robin: fair under other processes' load
-    out["plan_ms"] = {path: 1000 * t for path, t in zip(PATHS, times, strict=False)}
-    out["matmul_ms"] = {"fp32": 1000 * times[-2], "bf16": 1000 * times[-1]}
+    floors = [chain(shapes, args.samples, calls, dtype) for chain in (matmul_chain, layer_chain)
+              for dtype in (torch.float32, torch.bfloat16)]
+    oracle = [] if args.no_oracle else [oracle_plan(cfg, plan, env, obs, args.threads)]
+    times = [1000 * t for t in interleaved_medians(runs + floors + oracle, args.repeats)]  # round-robin
+    out["plan_ms"] = dict(zip(PATHS, times[:3], strict=True))
+    out["matmul_ms"] = {"fp32": times[3], "bf16": times[4]}
+    out["floor_ms"] = {"fp32": times[5], "bf16": times[6]}
+    if oracle:
+        out["oracle_ms"], out["oracle_timing"] = times[7], "interleaved"
     plans = {path: run() for path, run in zip(PATHS, runs, strict=True)}
-    agent, low, high = agents["fp32"], agents["fp32"].low, agents["fp32"].high
     for path in PATHS[1:]:
         out["plan_max_diff"][path] = float((plans[path] - plans["reference"]).abs().max())
-    out["encode_ms"] = 1000 * median_time(lambda: agent._encode(obs), args.repeats)
-    if not args.no_oracle:
-        oracle = OracleMPCAgent(CEM(plan.samples, plan.iterations, plan.elites, seed=0), plan,
-                                env.action_space.low, env.action_space.high, cfg.model.frameskip, args.threads)
-        oracle.attach(env)
-        oracle._begin(obs)
-        out["oracle_ms"] = 1000 * median_time(lambda: oracle.planner.plan(oracle._cost, plan.horizon, low, high),
-                                              max(3, args.repeats // 3), warmup=1)
+    out["encode_ms"] = 1000 * median_time(lambda: agents["fp32"]._encode(obs), args.repeats)
     env.close()
     out["model"] = {"encoder": cfg.model.encoder, "predictor": cfg.model.predictor, "linears": shapes,
                     "parameters": sum(p.numel() for p in model.parameters())}
@@ -117,9 +151,11 @@ def measure(args: argparse.Namespace) -> dict:
 
 
 def summarise(run: dict) -> dict:
-    """Ratios of one thread count: planner / matmul per precision, latent / oracle."""
+    """Ratios of one thread count: planner / matmul chain and / layer chain per precision, latent / oracle."""
     s = {"planner_over_matmul": run["plan_ms"]["fp32"] / run["matmul_ms"]["fp32"],
          "planner_over_matmul_bf16": run["plan_ms"]["bf16"] / run["matmul_ms"]["bf16"],
+         "planner_over_floor": run["plan_ms"]["fp32"] / run["floor_ms"]["fp32"],
+         "planner_over_floor_bf16": run["plan_ms"]["bf16"] / run["floor_ms"]["bf16"],
          "reference_over_fp32": run["plan_ms"]["reference"] / run["plan_ms"]["fp32"],
          "reference_over_bf16": run["plan_ms"]["reference"] / run["plan_ms"]["bf16"]}
     if "oracle_ms" in run:
@@ -140,6 +176,10 @@ def report(res: dict) -> str:
                      f"bf16 {m['bf16']:.1f}; "
                      f"planner/matmul {r['planner_over_matmul']:.2f} (bf16 {r['planner_over_matmul_bf16']:.2f}, "
                      f"goal <= 2); encode {run['encode_ms']:.2f} ms")
+        f = run["floor_ms"]
+        lines.append(f"    layer chain (addmm + LayerNorm + GELU) ms: fp32 {f['fp32']:.1f}, bf16 {f['bf16']:.1f}; "
+                     f"planner/layer chain {r['planner_over_floor']:.2f} (bf16 {r['planner_over_floor_bf16']:.2f}, "
+                     "goal <= 1.2)")
         if "oracle_ms" in run:
             lines.append(f"    oracle {run['oracle_ms']:.1f} ms; latent/oracle {r['latent_over_oracle']:.3f} "
                          f"(bf16 {r['latent_bf16_over_oracle']:.3f}); plan max diff vs reference "

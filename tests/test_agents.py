@@ -35,8 +35,9 @@ def test_latent_mpc_with_every_planner(planner):
     obs, info = env.reset(seed=0)
     agent.reset(obs, info)
     assert agent.imagined_latents() is None
-    for _ in range(7):  # two plans (replan every frameskip = 5 env steps)
+    for step in range(7):  # two plans (replan every frameskip = 5 env steps)
         action = agent.act(obs)
+        assert agent.last_plan_iterations == (3 if step % 5 == 0 else None)
         assert action.shape == (2,) and action.dtype == np.float32
         assert (action >= -1).all() and (action <= 1).all()
         obs, *_ = env.step(action)

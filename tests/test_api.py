@@ -3,7 +3,9 @@ env-level rollouts, the agent contract, and the README's Python example run on a
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +70,19 @@ def test_load_agent_applies_plan_overrides_and_checks_them(tiny_run):
         wm.load_agent(tiny_run.parent / "nothing")
     assert type(wm.load_agent(tiny_run / "checkpoints")).__name__ == "MPCAgent"  # a bare checkpoint dir
     assert type(wm.load_agent(tiny_run, "random")).__name__ == "RandomAgent"
+
+
+def test_load_agent_gcbc_loads_the_policy_wm_eval_trained(tiny_run, tmp_path):
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    with pytest.raises(FileNotFoundError, match=r"no GCBC policy trained on .*eval.agents=\[gcbc\]"):
+        wm.load_agent(run, "gcbc")
+    cfg = load_config(run / "config.yaml", ["eval.agents=[gcbc]", "eval.gcbc_steps=20", "eval.gcbc_hidden=16"])
+    pipeline.evaluate_agents(cfg, run, progress=False)  # trains GCBC, saves it in RUN/gcbc/<key>/
+    agent = wm.load_agent(run, "gcbc")
+    assert type(agent).__name__ == "GCBCAgent" and agent.policy.hidden == 16
+    result = wm.evaluate(agent, episodes=cfg.eval.episodes, progress=False)  # the run's env and seeds, as wm eval
+    recorded = json.loads((run / "eval" / "gcbc" / "results.json").read_text())["per_episode"]
+    assert [e.final_distance for e in result.episodes] == [e["final_distance"] for e in recorded]
 
 
 def test_rollout_env_actions_takes_numpy_or_torch_and_holds_each_action(tiny_run):

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from wm.cli import main
+from worldmodel.checkpoint import checkpoint_dir
 
 VERBS = [["run"], ["collect"], ["train"], ["eval"], ["data"], ["data", "inspect"]]
 
@@ -42,7 +43,7 @@ def test_collect_train_eval_inspect(tmp_path, tiny_overrides, capsys):
     assert main(["data", "inspect", str(run / "data" / "dataset.h5")]) == 0
     assert "episodes 24" in capsys.readouterr().out
     assert main(["train", "--out", str(run), "--quiet", *sets]) == 0
-    assert (run / "checkpoints" / "model.safetensors").exists()
+    assert (checkpoint_dir(run / "checkpoints") / "model.safetensors").exists()
     assert main(["eval", "--out", str(run), "--quiet", *sets]) == 0
     out = capsys.readouterr().out
     assert "| mpc |" in out and "| oracle |" in out and "| random |" in out

@@ -41,6 +41,7 @@ INTENDED: dict[str, dict] = {
     "configs/tworoom_randomwall_pixels.yaml": {"model": {"smooth_coeff": 0.5}, "train": {"steps": 2000}},
     "configs/reacher_state.yaml": {"plan": {"samples": 300, "iterations": 10, "elites": 30},
                                    "eval": {"offset_goal_velocity": "zero"}},
+    "configs/pusht_state.yaml": {"data": {"episodes": 2000}, "train": {"steps": 12000}},
 }
 
 

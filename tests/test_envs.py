@@ -89,6 +89,37 @@ def test_pixels_hide_the_goal_unless_asked(env_id):
     assert not np.array_equal(hidden, shown)  # the marker exists and is drawn only on request
 
 
+def _goal_options(env_id: str, which: int) -> dict:
+    """Reset options choosing goal ``which`` (0 or 1) of an id, the start left to the seed."""
+    if env_id.startswith("wm/PointMaze"):
+        return {"reset_cell": np.array([1, 1]), "goal_cell": np.array([3, 1 + 2 * which])}
+    env = make_env(env_id)
+    env.reset(seed=20 + which)  # the goal another episode samples
+    goal = np.array(env.unwrapped.goal, dtype=np.float64)
+    env.close()
+    return {"goal": goal}
+
+
+def _start_and_goal(env_id: str, which: int, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(state vector, pixel observation, goal image)`` of seed 3's start with goal ``which``."""
+    env = make_env(env_id, obs_type="pixels", **kwargs)
+    obs, info = env.reset(seed=3, options=_goal_options(env_id, which))
+    state = env.unwrapped.state_vector()
+    env.close()
+    return state, obs, info["goal"]
+
+
+@pytest.mark.parametrize("env_id", [i for i in IDS if i != "wm/Custom-v0"])
+def test_pixels_of_one_start_are_the_same_for_any_goal(env_id):
+    """The goal leaves no trace in the observation: same start, different goals -> identical pixels."""
+    (state_a, obs_a, goal_a), (state_b, obs_b, goal_b) = (_start_and_goal(env_id, k) for k in (0, 1))
+    assert np.array_equal(state_a, state_b)  # the same start...
+    assert not np.array_equal(goal_a, goal_b)  # ...toward two different goals
+    assert np.array_equal(obs_a, obs_b)
+    shown_a, shown_b = (_start_and_goal(env_id, k, show_goal=True)[1] for k in (0, 1))
+    assert not np.array_equal(shown_a, shown_b)  # the control: a drawn goal marker would be seen
+
+
 def test_image_size_is_configurable():
     env = make_env("wm/TwoRoom-v0", obs_type="pixels", image_size=32)
     obs, info = env.reset(seed=0)

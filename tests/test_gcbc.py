@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 from agents.gcbc import GCBCAgent, GCBCPolicy, load_gcbc, save_gcbc
-from agents.gcbc_train import RelabelSampler, fit_or_load, train_gcbc
+from agents.gcbc_train import GCBCDivergence, RelabelSampler, fit_or_load, train_gcbc
 from envs.dataset import Episodes, concat_episodes, write_dataset
 
 LOW, HIGH = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
@@ -88,3 +89,31 @@ def test_fit_or_load_trains_once(tmp_path, monkeypatch):
     assert where_again == where and (where / "model.safetensors").exists()
     x = torch.randn(3, 2)
     assert torch.equal(first(x, x), again(x, x))
+
+
+def test_a_non_finite_loss_stops_training_naming_the_step_and_nothing_is_saved(tmp_path):
+    data = straight_lines(episodes=4)
+    bad = Episodes(data.obs, data.states, data.actions * np.float32(np.inf), data.episode_lengths, data.meta)
+    with pytest.raises(GCBCDivergence, match=r"^gcbc: non-finite loss \(inf\) at step 0 of 5 .*no policy saved"):
+        train_gcbc(bad, steps=5, batch_size=8, hidden=8, progress=False)
+    path = tmp_path / "d.h5"
+    write_dataset(path, data)
+    with pytest.raises(GCBCDivergence, match=r"non-finite values in tensor .*no policy saved"):
+        fit_or_load(path, tmp_path / "cache", 1, 8, float("inf"), 8, 0, progress=False)  # weights inf after one step
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_non_finite_weights_are_refused_at_save_and_at_load(tmp_path):
+    policy = GCBCPolicy((2,), LOW, HIGH, hidden=8)
+    save_gcbc(tmp_path / "p", policy)
+    with torch.no_grad():
+        policy.net[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"non-finite values in tensor 'net.0.weight'"):
+        save_gcbc(tmp_path / "p", policy)
+    load_gcbc(tmp_path / "p")  # the saved one is intact
+    weights = tmp_path / "p" / "model.safetensors"
+    state = safetensors.torch.load(weights.read_bytes())
+    state["net.0.weight"][0, 0] = float("inf")
+    weights.write_bytes(safetensors.torch.save(state))
+    with pytest.raises(ValueError, match=r"cannot load the GCBC policy: .*model.safetensors: non-finite values"):
+        load_gcbc(tmp_path / "p")

@@ -3,10 +3,13 @@
 Each test is one probe: overwrites refused without ``--force`` and refused commands never
 write into the run; model / env / data mismatches refused before any work, naming both
 sides; non-finite weights refused at load; OS errors as one line and exit 2; a checkpoint
-is one unit (weights and config of the same step) and temp files of killed writes are
-cleaned up; a refused pickle names its global; evaluation results are not replaced by a
-smaller or different evaluation, and ``results.json`` is strict JSON; a flipped bit in a
-dataset fails its checksum; planner inputs are validated.
+is one unit (weights, config and training state of one step, switched atomically: a kill at
+any point of a save leaves the old unit or the new one) and what killed writes leave is
+cleaned up at the next start; a refused pickle names its global; evaluation results are not
+replaced by a smaller or different evaluation, and ``results.json`` is strict JSON (also from
+``EvalResult.write`` outside the pipeline); evaluation seeds are never data seeds; a diverging
+GCBC is one line; a flipped bit in a dataset fails its checksum; planner inputs are validated.
+The kill experiment itself (``tests/kill_checkpoints.py``) runs as a slow test.
 """
 
 from __future__ import annotations
@@ -31,15 +34,31 @@ import yaml
 
 import worldmodel.checkpoint
 from agents.config import PlanConfig
+from agents.evaluate import EpisodeResult, EvalResult
+from agents.gcbc_train import RelabelSampler
 from agents.planners import build_planner
 from envs.dataset import DatasetError, read_dataset, write_dataset
-from wm import pipeline
+from wm import guards, pipeline
 from wm.cli import build_parser, main
-from worldmodel.checkpoint import CheckpointError, load_model, read_checkpoint_config
+from worldmodel.checkpoint import (
+    LATEST,
+    TRAIN_STATE,
+    WEIGHTS,
+    CheckpointError,
+    checkpoint_dir,
+    clean_checkpoints,
+    load_model,
+    model_files,
+    read_checkpoint_config,
+    read_weights,
+    save_model,
+    write_checkpoint,
+)
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.decoder_probe import DecoderProbe
+from worldmodel.model import WorldModel
 from worldmodel.train import Trainer
-from worldmodel.train_state import TRAIN_STATE, load_train_state
+from worldmodel.train_state import load_train_state, save_train_state, train_state_bytes
 
 EVAL_ONLY = ["eval.agents=[mpc,random]", "eval.episodes=2", "eval.max_steps=6"]
 
@@ -147,7 +166,7 @@ def test_eval_with_another_env_than_the_checkpoint_is_refused(run, sets, capsys)
 
 
 def test_eval_with_a_checkpoint_of_another_action_size_is_refused(run, sets, capsys):
-    path = run / "checkpoints" / "config.yaml"
+    path = checkpoint_dir(run / "checkpoints") / "config.yaml"
     config = yaml.safe_load(path.read_text())
     path.write_text(yaml.safe_dump({**config, "env_action_dim": 3}, sort_keys=False))
     err = _one_line_error(capsys, main(["eval", "--out", str(run), "--quiet", *sets]))
@@ -158,7 +177,7 @@ def test_eval_with_a_checkpoint_of_another_action_size_is_refused(run, sets, cap
 # 3. non-finite weights --------------------------------------------------------------------------------
 
 def test_non_finite_weights_are_refused_at_load_naming_the_tensor(run, sets, capsys):
-    path = run / "checkpoints" / "model.safetensors"
+    path = checkpoint_dir(run / "checkpoints") / "model.safetensors"
     weights = safetensors.torch.load(path.read_bytes())
     name = sorted(k for k, v in weights.items() if v.is_floating_point())[0]
     weights[name] = torch.full_like(weights[name], float("nan"))
@@ -197,8 +216,8 @@ def test_any_os_error_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, exc)
 
 def test_a_read_only_checkpoint_dir_is_refused_before_training(run, sets, capsys, monkeypatch):
     ckpt = run / "checkpoints"
-    for path in ckpt.iterdir():
-        path.unlink()  # an untrained run whose checkpoint directory cannot be written
+    guards.clear_checkpoints(ckpt)  # an untrained run whose checkpoint directory cannot be written
+    assert not list(ckpt.iterdir())
     started = []
     monkeypatch.setattr(pipeline, "train", lambda *a, **k: started.append(1))
     real = tempfile.mkstemp
@@ -225,40 +244,129 @@ def _configs() -> tuple[ModelConfig, TrainConfig]:
             TrainConfig(steps=8, batch_size=16, pred_steps=2, eval_every=4, log_every=2, checkpoint_every=100))
 
 
-def _killed_at(monkeypatch, name: str):
-    """``atomic_write`` that dies (as a kill would) when it reaches the file ``name``."""
+def _unit_files(step: int) -> dict[str, bytes]:
+    """The files of a checkpoint unit of ``step`` (a tiny model; the training state holds the step)."""
+    torch.manual_seed(step)
+    model = WorldModel(ModelConfig(latent_dim=4, hidden_dim=16, frameskip=2), (4,), 2)
+    return {**model_files(model, {"step": step}), TRAIN_STATE: train_state_bytes({"step": step})}
+
+
+def _one_step(ckpt: Path) -> int:
+    """The step of the current checkpoint, after checking its weights, config and training state agree."""
+    steps = {read_checkpoint_config(ckpt)["step"], int(read_weights(checkpoint_dir(ckpt) / WEIGHTS)[1]["step"]),
+             load_train_state(ckpt)["step"]}
+    assert len(steps) == 1, steps
+    load_model(ckpt)
+    return steps.pop()
+
+
+def _kill_hook(point: str):
+    """What to patch in the (forked) writer so that it dies, as under SIGKILL, at ``point`` of a save."""
+    ckpt_module = worldmodel.checkpoint
+
+    def die(*args, **kwargs):
+        os._exit(137)
+
+    if point.startswith("inside "):  # half of that file written, then killed
+        name, real = point.split()[1], ckpt_module._write_file
+
+        def write(path, data):
+            if path.name != name:
+                return real(path, data)
+            with open(path, "wb") as fh:
+                fh.write(data[: len(data) // 2])
+            die()
+        return "_write_file", write
+    if point == "unit renamed, not switched":
+        return "_switch", die
+    if point == "pointer written, not replaced":
+        return "os", type("os", (), {"replace": staticmethod(die), "__getattr__": lambda self, k: getattr(os, k)})()
+    real_remove = ckpt_module._remove_superseded
+    return "_remove_superseded", lambda d, keep: die() if keep.startswith("step-00000004") else real_remove(d, keep)
+
+
+KILL_POINTS = [f"inside {name}" for name in (WEIGHTS, "config.yaml", TRAIN_STATE)] + [
+    "unit renamed, not switched", "pointer written, not replaced", "switched, old unit not removed"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_kill_at_any_point_of_a_save_leaves_one_complete_unit(tmp_path, point):
+    ckpt = tmp_path / "checkpoints"
+    write_checkpoint(ckpt, 2, _unit_files(2))
+    files = _unit_files(4)
+    pid = os.fork()
+    if pid == 0:  # the writer: it only writes files, and dies at `point`
+        try:
+            name, hook = _kill_hook(point)
+            setattr(worldmodel.checkpoint, name, hook)
+            write_checkpoint(ckpt, 4, files)
+        finally:
+            os._exit(1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 137, "the writer did not reach the kill point"
+    survived = _one_step(ckpt)  # what wm eval and --resume see right after the kill: one unit, whole
+    assert survived == (4 if point.startswith("switched") else 2)
+    left = sorted(p.name for p in ckpt.iterdir())
+    clean_checkpoints(ckpt)  # the next start
+    assert sorted(p.name for p in ckpt.iterdir()) == [LATEST, checkpoint_dir(ckpt).name], left
+    assert _one_step(ckpt) == survived
+
+
+def test_a_save_switches_units_and_keeps_only_the_current_one(tmp_path):
+    ckpt = tmp_path / "checkpoints"
+    for step in (2, 4, 4):  # a step saved again gets a unit of its own
+        unit = write_checkpoint(ckpt, step, _unit_files(step))
+        assert checkpoint_dir(ckpt) == unit and _one_step(ckpt) == step
+        assert sorted(p.name for p in ckpt.iterdir()) == [LATEST, unit.name]
+    assert unit.name == "step-00000004-1"
+
+
+def test_a_flat_checkpoint_of_an_earlier_version_is_read_resumed_and_replaced_by_a_unit(tiny_data, tmp_path):
+    straight = Trainer(*_configs(), tiny_data, tmp_path / "a", progress=False)
+    straight.fit()
+    Trainer(*_configs(), tiny_data, tmp_path / "b", progress=False).fit(stop_after=4)
+    ckpt = tmp_path / "b" / "checkpoints"
+    unit = checkpoint_dir(ckpt)
+    for path in unit.iterdir():  # the layout of earlier versions: the files directly in checkpoints/
+        path.rename(ckpt / path.name)
+    unit.rmdir()
+    (ckpt / LATEST).unlink()
+    assert checkpoint_dir(ckpt) == ckpt and _one_step(ckpt) == 4
+    resumed = Trainer(*_configs(), tiny_data, tmp_path / "b", progress=False, resume=True)
+    assert resumed.step_count == 4
+    resumed.fit()
+    assert sorted(p.name for p in ckpt.iterdir()) == [LATEST, "step-00000008"]
+    assert all(torch.equal(v, resumed.model.state_dict()[k]) for k, v in straight.model.state_dict().items())
+
+
+def test_flat_weights_newer_than_their_config_are_refused(tmp_path, monkeypatch):
+    """A flat checkpoint (``save_model``, earlier versions) stamps the step into its weights too."""
+    model = WorldModel(ModelConfig(latent_dim=4, hidden_dim=16, frameskip=2), (4,), 2)
+    save_model(tmp_path, model, {"step": 2})
+    save_train_state(tmp_path, {"step": 2})
     real = worldmodel.checkpoint.atomic_write
 
     def write(path, data):
-        if Path(path).name == name:
-            raise KeyboardInterrupt
+        if Path(path).name == "config.yaml":
+            raise KeyboardInterrupt  # killed between the weights and the config of step 4
         real(path, data)
 
     monkeypatch.setattr(worldmodel.checkpoint, "atomic_write", write)
-
-
-def test_a_kill_while_writing_the_weights_leaves_weights_and_config_of_one_step(tiny_data, tmp_path, monkeypatch):
-    trainer = Trainer(*_configs(), tiny_data, tmp_path, progress=False)
-    trainer.fit(stop_after=2)
-    ckpt = tmp_path / "checkpoints"
-    weights = (ckpt / "model.safetensors").read_bytes()
-    _killed_at(monkeypatch, "model.safetensors")
     with pytest.raises(KeyboardInterrupt):
-        trainer.fit(stop_after=4)  # killed inside the checkpoint write of step 4
-    assert (ckpt / "model.safetensors").read_bytes() == weights
-    assert read_checkpoint_config(ckpt)["step"] == 2
-    load_model(ckpt)
-
-
-def test_weights_newer_than_their_config_are_refused(tiny_data, tmp_path, monkeypatch):
-    trainer = Trainer(*_configs(), tiny_data, tmp_path, progress=False)
-    trainer.fit(stop_after=2)
-    _killed_at(monkeypatch, "config.yaml")
-    with pytest.raises(KeyboardInterrupt):
-        trainer.fit(stop_after=4)  # killed between the weights and the config of step 4
+        save_model(tmp_path, model, {"step": 4})
     with pytest.raises(CheckpointError, match=r"model.safetensors is step 4.*config.yaml.*step 2"):
-        load_model(tmp_path / "checkpoints")
-    assert load_train_state(tmp_path / "checkpoints")["step"] == 4  # --resume still continues from 4
+        load_model(tmp_path)
+
+
+@pytest.mark.slow
+def test_kills_aimed_at_checkpoint_writes_lose_nothing(tmp_path):
+    """The kill experiment (``tests/kill_checkpoints.py``): SIGKILL at random moments, mostly inside saves."""
+    from tests.kill_checkpoints import run_experiment
+
+    report = run_experiment(tmp_path, kills=18, seed=0)
+    assert report["kills"] == 18 and report["resumes"] >= 9
+    assert report["stale"] == report["unloadable"] == report["lost"] == report["orphaned"] == 0, report
+    assert report["bit_identical"], report
 
 
 def _dead_pid() -> int:
@@ -344,6 +452,56 @@ def test_results_json_is_strict_json(run, sets):
     result = json.loads((run / "eval" / "random" / "results.json").read_text(), parse_constant=refuse)
     assert result["plan_ms_median"] is None
     assert read_dataset(run / "data" / "dataset.h5").num_episodes == 12
+
+
+def test_eval_result_write_outside_the_pipeline_is_strict_json(tmp_path):
+    episodes = [EpisodeResult(seed=5, success=False, final_distance=float("nan"), steps=3),
+                EpisodeResult(seed=6, success=True, final_distance=np.float32(0.5), steps=2, plan_ms=[1.0], index=1)]
+    result = EvalResult("wm/TwoRoom-v0", "mine", episodes, 5, 0.1, {"note": np.float64("inf"), "ids": np.arange(2)})
+    result.write(tmp_path / "r.json")
+
+    def refuse(name: str):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    body = json.loads((tmp_path / "r.json").read_text(), parse_constant=refuse)
+    assert body["final_distance_mean"] is None and body["note"] is None and body["ids"] == [0, 1]
+    assert body["per_episode"][0]["final_distance"] is None and body["per_episode"][1]["final_distance"] == 0.5
+    assert body["plan_ms_median"] == 1.0 and body["success_rate"] == 0.5
+
+
+# seeds: evaluation episodes are never training episodes ------------------------------------------------
+
+@pytest.mark.parametrize("verb", ["eval", "run", "collect"])
+def test_evaluation_seeds_among_the_data_seeds_are_refused_before_any_work(run, sets, capsys, tmp_path, verb):
+    before = _digest(run)
+    out = run if verb == "eval" else tmp_path / "new"
+    err = _one_line_error(capsys, main([verb, "--out", str(out), "--quiet", *sets, "--set", "eval.seed=10"]))
+    assert "[10, 12) (eval.seed=10, eval.episodes=2)" in err and "[0, 12) (data.seed=0, data.episodes=12)" in err
+    assert _digest(run) == before and not (tmp_path / "new").exists()
+
+
+def test_adjacent_seed_ranges_are_disjoint():
+    guards.check_seeds_disjoint(0, 12, 12, 2)
+    guards.check_seeds_disjoint(5, 10, 0, 5)
+    with pytest.raises(guards.RunError, match=r"set eval.seed >= 15 or eval.seed \+ eval.episodes <= 5"):
+        guards.check_seeds_disjoint(5, 10, 0, 6)
+
+
+# GCBC: a diverged policy is one line, never a result ------------------------------------------------------
+
+def test_gcbc_diverging_inside_wm_eval_is_one_line_and_nothing_is_written(run, sets, capsys, monkeypatch):
+    real = RelabelSampler.sample
+
+    def poisoned(self, batch_size, gen):
+        obs, goal, action = real(self, batch_size, gen)
+        return obs, goal, action * float("nan")
+
+    monkeypatch.setattr(RelabelSampler, "sample", poisoned)
+    code = main(["eval", "--out", str(run), "--quiet", *sets, "--set", "eval.agents=[gcbc]",
+                 "--set", "eval.gcbc_steps=5"])
+    err = _one_line_error(capsys, code)
+    assert "gcbc: non-finite loss (nan) at step 0 of 5" in err
+    assert not (run / "eval" / "gcbc").exists() and not any((run / "gcbc").glob("*/model.safetensors"))
 
 
 # 8. lesser: checksums, planner inputs, the decoder probe -------------------------------------------------

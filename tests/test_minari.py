@@ -13,6 +13,7 @@ from envs.config import DataConfig, EnvConfig
 from envs.dataset import DatasetError, read_dataset, write_dataset
 from envs.minari_io import export_minari, import_minari
 from wm.cli import main
+from worldmodel.checkpoint import checkpoint_dir
 
 # the foreign datasets built here leave Minari's optional metadata unset, which it warns about
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:minari.utils")
@@ -52,7 +53,7 @@ def test_train_on_imported_dataset(tmp_path, tiny_data, tiny_overrides):
                  "--root", str(tmp_path / "minari")]) == 0
     sets = [x for o in [*tiny_overrides, f"data.path={tmp_path / 'imported.h5'}"] for x in ("--set", o)]
     assert main(["train", "--out", str(tmp_path / "run"), "--quiet", *sets]) == 0
-    assert (tmp_path / "run" / "checkpoints" / "model.safetensors").exists()
+    assert (checkpoint_dir(tmp_path / "run" / "checkpoints") / "model.safetensors").exists()
 
 
 def test_import_a_foreign_minari_dataset(tmp_path, monkeypatch):

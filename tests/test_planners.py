@@ -168,3 +168,39 @@ def test_never_leaves_bounds(name, low, width, horizon, shift, seed, warm):
     plan = make(name, 10, 3, seed=seed).plan(quadratic(target), horizon, lo, hi, init)
     assert plan.shape == (horizon, 2)
     assert (plan >= lo).all() and (plan <= hi).all()
+
+
+SAMPLING = ("cem", "icem", "mppi", "cem_gd")
+
+
+@pytest.mark.parametrize("name", SAMPLING)
+def test_stop_tol_ends_a_converged_plan_early(name):
+    rec = Recorder(quadratic(TARGET))
+    planner = make(name, 200, 40, stop_tol=0.02)
+    plan = planner.plan(rec, 3, LOW, HIGH)
+    extra = PlanConfig().refine_steps if name == "cem_gd" else 0
+    assert planner.last_iterations < 40 and rec.rows() == 200 * planner.last_iterations + extra
+    assert torch.allclose(plan, TARGET, atol=0.05), (plan - TARGET).abs().max()
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_stop_tol_off_by_default_runs_every_iteration(name):
+    assert PlanConfig().stop_tol == 0
+    planner = make(name, 40, 6)
+    assert planner.last_iterations is None
+    planner.plan(quadratic(TARGET), 3, LOW, HIGH)
+    assert planner.last_iterations == 6
+
+
+@pytest.mark.parametrize("name", SAMPLING)
+def test_stopping_early_is_running_fewer_iterations(name):
+    """A plan stopped at iteration k is the plan of ``iterations = k`` with the tolerance off: the stop
+    changes nothing before it, so the default (off) is the planner as it was; same seed, same stop."""
+    cost = quadratic(TARGET)
+    early = make(name, 100, 30, seed=5, stop_tol=0.03)
+    plan = early.plan(cost, 3, LOW, HIGH)
+    again = make(name, 100, 30, seed=5, stop_tol=0.03)
+    assert torch.equal(again.plan(cost, 3, LOW, HIGH), plan) and again.last_iterations == early.last_iterations
+    k = early.last_iterations
+    assert 1 <= k < 30
+    assert torch.equal(make(name, 100, k, seed=5).plan(cost, 3, LOW, HIGH), plan)

@@ -50,6 +50,19 @@ def test_speed_markdown_renders_both_files(tmp_path):
     assert "![scaling_plan.png](benchmarks/results/scaling_plan.png)" in md
 
 
+def test_plan_speed_markdown_shows_the_layer_chain_floor_when_timed(tmp_path):
+    res = fake_plan_speed()
+    run = res["runs"][0]
+    run["floor_ms"] = {"fp32": 110.0, "bf16": 60.0}
+    run["ratios"].update(planner_over_floor=1.096, planner_over_floor_bf16=1.338)
+    (tmp_path / "plan_speed.json").write_text(json.dumps(res))
+    md = speed_markdown(tmp_path)
+    assert "| 2 | 150.0 | 120.5 | 80.3 | 100.0 | 50.0 | 110.0 | 60.0 | 1.10 | 1.34 | 1.20 | 1.60 | 1200 | 0.100 |" in md
+    assert "planner / floor <= 1.2" in md
+    header, rule = md.splitlines()[4:6]
+    assert header.count("|") == rule.count("|") == 15
+
+
 def test_speed_markdown_one_file_and_bad_json(tmp_path):
     (tmp_path / "scaling.json").write_text(json.dumps(fake_scaling()))
     md = speed_markdown(tmp_path, link_dir="r")
@@ -81,6 +94,8 @@ def test_plan_speed_quick_runs(tmp_path):
     run = res["runs"][0]
     assert run["threads"] == 1 and run["omp_wait_policy"] == "PASSIVE"
     assert all(run["plan_ms"][k] > 0 for k in ("reference", "fp32", "bf16"))
+    assert all(run[floor][k] > 0 for floor in ("matmul_ms", "floor_ms") for k in ("fp32", "bf16"))
+    assert run["ratios"]["planner_over_floor"] > 0
     assert run["plan_max_diff"]["fp32"] < 1e-4  # the fast float32 path plans like the reference
     assert "planner/matmul" in stdout
 
@@ -91,3 +106,43 @@ def test_scaling_quick_runs(tmp_path):
     res = json.loads((tmp_path / "scaling_quick.json").read_text())
     assert len(res["plan"]["ms_by_samples"]) == 3 and len(res["memory"]["rss_mb"]) == 100
     assert all(x > 0 for t in res["train"].values() for x in t["samples_per_s"])
+
+
+@pytest.mark.slow
+def test_plan_flops_quick_runs(tmp_path):
+    out = tmp_path / "f.json"
+    stdout = _run_quick("benchmarks.plan_flops", tmp_path, "--tols", "0", "0.1", "--bf16", "off",
+                        "--cache", str(tmp_path / "models"), "--out", str(out))
+    res = json.loads(out.read_text())
+    off, on = res["variants"].values()
+    assert res["machine"]["git_commit"] and off["iterations_mean"] == 30 and on["iterations_mean"] <= 30
+    assert all(len(v["per_episode"]) == 2 and v["plan_cpu_s"] > 0 for v in (off, on))
+    assert "CPU s/solved" in stdout
+
+
+SWM = Path("/tmp/swm/pkg")
+
+
+@pytest.mark.skipif(not (SWM / "stable_worldmodel" / "solver" / "cem.py").is_file(),
+                    reason="stable-worldmodel 0.1.1 not unpacked at /tmp/swm/pkg (see benchmarks/swm_compare.py)")
+def test_swm_solvers_plan_behind_our_interface():
+    import torch
+
+    from benchmarks.swm_compare import SWMPlanner, load_swm_solvers
+
+    cem_cls, mppi_cls = load_swm_solvers(SWM)
+    target = torch.tensor([[0.3, -0.7], [0.5, 0.1], [-0.2, 0.9]])
+    low, high = -torch.ones(2), torch.ones(2)
+
+    def cost(a: torch.Tensor) -> torch.Tensor:
+        return (a - target).pow(2).sum(dim=(1, 2))
+    plans = []
+    for cls in (cem_cls, mppi_cls):
+        planner = SWMPlanner(cls, num_samples=200, n_steps=15, topk=20)
+        planner.seed(0)
+        plans.append(planner.plan(cost, 3, low, high))
+        assert plans[-1].shape == (3, 2) and planner.last_iterations == 15
+        assert (plans[-1] >= low).all() and (plans[-1] <= high).all()
+    assert (plans[0] - target).abs().max() < 0.05, plans[0]
+    # their MPPI keeps its sampling std fixed (1): it only gets near the optimum
+    assert cost(plans[1][None]) < cost(torch.zeros(1, 3, 2)) / 2, plans[1]

@@ -6,7 +6,7 @@ import torch
 
 from envs.collect import collect
 from envs.config import DataConfig, EnvConfig
-from worldmodel.checkpoint import load_model
+from worldmodel.checkpoint import checkpoint_dir, load_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.train import Trainer, train
@@ -33,7 +33,7 @@ def test_training_lowers_loss_and_keeps_rank(tmp_path):
     assert result.metrics["train/loss"] < first
     assert result.metrics["collapse/eff_rank"] > 2.0
     assert result.metrics["probe/r2_dim0"] > 0.8  # x position is linearly decodable
-    assert (tmp_path / "checkpoints" / "model.safetensors").exists()
+    assert (checkpoint_dir(tmp_path / "checkpoints") / "model.safetensors").exists()
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
 
 

@@ -15,6 +15,7 @@ import torch.multiprocessing as mp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from worldmodel.checkpoint import checkpoint_dir
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.train import Trainer
@@ -97,4 +98,4 @@ def test_torchrun_launches_wm_train(tmp_path, tiny_overrides):
                          cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("trained in") == 1  # rank 0 alone reports
-    assert (run / "checkpoints" / "model.safetensors").exists()
+    assert (checkpoint_dir(run / "checkpoints") / "model.safetensors").exists()

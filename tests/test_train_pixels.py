@@ -13,7 +13,7 @@ from conftest import paint_disc_frames
 from envs.collect import collect
 from envs.config import DataConfig, EnvConfig
 from wm.cli import main
-from worldmodel.checkpoint import load_model
+from worldmodel.checkpoint import checkpoint_dir, load_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.decoder_probe import PROBE_CONFIG, PROBE_WEIGHTS, DecoderProbe, fit_decoder_probe
 from worldmodel.model import WorldModel
@@ -105,7 +105,7 @@ def test_cli_train_resume(tmp_path, tiny_overrides, capsys):
     assert main(["collect", "--out", str(run), "--quiet", *sets]) == 0
     assert main(["train", "--out", str(run), "--quiet", *sets, "--set", "train.steps=6"]) == 0
     assert main(["train", "--out", str(run), "--quiet", "--resume", *sets, "--set", "train.steps=10"]) == 0
-    state = torch.load(run / "checkpoints" / "train_state.pt", weights_only=True)
+    state = torch.load(checkpoint_dir(run / "checkpoints") / "train_state.pt", weights_only=True)
     assert state["step"] == 10
     assert json.loads((run / "checkpoints" / "train_metrics.json").read_text())["train/loss"] > 0
     capsys.readouterr()

@@ -1,4 +1,5 @@
-"""Exact resume, refusal of pickled training states, and stopping on a non-finite loss."""
+"""Exact resume, what may change on resume (``train.steps``), refusal of pickled training states, and
+stopping on a non-finite loss."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import yaml
 
 import worldmodel.losses
 import worldmodel.train
-from worldmodel.checkpoint import CheckpointError, load_model
+from worldmodel.checkpoint import CheckpointError, checkpoint_dir, has_checkpoint, load_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.train import DivergenceError, Trainer
 from worldmodel.train_state import TRAIN_STATE, load_train_state
@@ -74,6 +75,39 @@ def test_resume_refuses_a_different_config(tiny_data, tmp_path):
         Trainer(mcfg, tcfg, tiny_data, tmp_path / "empty", progress=False, resume=True)
 
 
+def _with_steps(tcfg: TrainConfig, steps: int) -> TrainConfig:
+    return TrainConfig(**{**tcfg.__dict__, "steps": steps})
+
+
+def test_resume_of_an_unfinished_run_refuses_another_train_steps(tiny_data, tmp_path):
+    """The lr schedule depends on train.steps: changing it mid-run would make the result depend on
+    where the run stopped, so it is refused, naming both values and the step."""
+    mcfg, tcfg = configs("vicreg")
+    Trainer(mcfg, tcfg, tiny_data, tmp_path, progress=False).fit(stop_after=4)
+    for steps in (6, 12):
+        with pytest.raises(CheckpointError, match=rf"train.steps={steps} differs from the checkpoint's 8, which "
+                                                  rf"stopped at step 4.*resume with train.steps=8"):
+            Trainer(mcfg, _with_steps(tcfg, steps), tiny_data, tmp_path, progress=False, resume=True)
+    assert Trainer(mcfg, tcfg, tiny_data, tmp_path, progress=False, resume=True).step_count == 4
+
+
+def test_a_finished_run_can_be_extended_the_same_way_whatever_the_interruptions(tiny_data, tmp_path):
+    """Extending: 8 steps, then train.steps=12, is one trajectory whether the first 8 were interrupted or not."""
+    mcfg, tcfg = configs("vicreg")
+    Trainer(mcfg, tcfg, tiny_data, tmp_path / "a", progress=False).fit()
+    Trainer(mcfg, tcfg, tiny_data, tmp_path / "b", progress=False).fit(stop_after=3)
+    Trainer(mcfg, tcfg, tiny_data, tmp_path / "b", progress=False, resume=True).fit()
+    ends = []
+    for run in ("a", "b"):
+        longer = Trainer(mcfg, _with_steps(tcfg, 12), tiny_data, tmp_path / run, progress=False, resume=True)
+        assert longer.step_count == 8
+        longer.fit()
+        ends.append(flat_state(longer))
+    assert all(torch.equal(ends[0][k], ends[1][k]) for k in ends[0])
+    with pytest.raises(CheckpointError, match=r"train.steps=10 is below the checkpoint's step 12"):
+        Trainer(mcfg, _with_steps(tcfg, 10), tiny_data, tmp_path / "a", progress=False, resume=True)
+
+
 class _Payload:
     """Unpickling this creates the file ``path`` (a stand-in for arbitrary code)."""
 
@@ -87,7 +121,7 @@ class _Payload:
 def test_pickled_training_state_is_refused_and_its_payload_never_runs(tiny_data, tmp_path):
     mcfg, tcfg = configs("vicreg")
     Trainer(mcfg, tcfg, tiny_data, tmp_path, progress=False).fit(stop_after=2)
-    state_file = tmp_path / "checkpoints" / TRAIN_STATE
+    state_file = checkpoint_dir(tmp_path / "checkpoints") / TRAIN_STATE
     sentinel = tmp_path / "pwned"
     torch.save({"step": 2, "payload": _Payload(sentinel)}, state_file)
     with pytest.raises(CheckpointError, match=re.escape(str(state_file))):
@@ -126,7 +160,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data, tmp
     with pytest.raises(DivergenceError, match=r"non-finite loss \(nan\) at step 5.*last good checkpoint \(step 3\)"):
         trainer.fit()
     ckpt = tmp_path / "checkpoints"
-    assert yaml.safe_load((ckpt / "config.yaml").read_text())["step"] == 3
+    assert yaml.safe_load((checkpoint_dir(ckpt) / "config.yaml").read_text())["step"] == 3
     assert load_train_state(ckpt)["step"] == 3
     kept = load_model(ckpt)
     for key, value in reference.model.state_dict().items():
@@ -139,4 +173,4 @@ def test_non_finite_gradient_also_stops(tiny_data, tmp_path):
     trainer.model.encoder.net[0].weight.register_hook(lambda g: g * float("inf"))
     with pytest.raises(DivergenceError, match="non-finite gradient norm"):
         trainer.fit()
-    assert not (tmp_path / "checkpoints" / TRAIN_STATE).exists()
+    assert not has_checkpoint(tmp_path / "checkpoints")

@@ -8,7 +8,8 @@
     print(result.summary())
 
 A *run* is a directory written by ``wm run`` / ``wm train --out RUN`` (``config.yaml`` and
-``checkpoints/``); a bare checkpoint directory (``model.safetensors`` + ``config.yaml``) works too.
+``checkpoints/``); a checkpoint directory (``checkpoints/`` itself, or a bare ``model.safetensors`` +
+``config.yaml``) works too.
 Nothing heavy is imported until a function is called, so ``import wm`` stays cheap.
 """
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from wm.config import RunConfig
     from worldmodel.model import WorldModel
 
-LOADABLE_AGENTS = ("mpc", "sim-latent", "oracle", "oracle-goal", "random")
+LOADABLE_AGENTS = ("mpc", "sim-latent", "oracle", "oracle-goal", "random", "gcbc")
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,12 @@ class RunEnv:
 
 def _locate(run_dir: str | Path) -> tuple[Path, Path | None]:
     """``(checkpoint dir, run config file or None)`` of a run directory or a checkpoint directory."""
+    from worldmodel.checkpoint import has_checkpoint
+
     path = Path(run_dir)
-    if (path / "checkpoints" / "model.safetensors").is_file():
+    if has_checkpoint(path / "checkpoints"):
         return path / "checkpoints", path / "config.yaml" if (path / "config.yaml").is_file() else None
-    if (path / "model.safetensors").is_file():
+    if has_checkpoint(path):
         return path, None
     what = "no such directory" if not path.is_dir() else "no checkpoints/model.safetensors in it"
     raise FileNotFoundError(f"{path}: not a trained run ({what}); train one with `wm run --out {path}`")
@@ -101,27 +104,51 @@ def _state_scale(cfg: RunConfig, run_dir: Path) -> Any:
     return state_scale(data)
 
 
+def _gcbc_policy(cfg: RunConfig, run_dir: Path, device: str) -> Any:
+    """The GCBC policy ``wm eval`` trained and saved in ``RUN/gcbc/`` for the run's dataset as it is now:
+    the one of the run's ``eval.gcbc_*`` settings, else the only one there is."""
+    from agents.gcbc import load_gcbc
+    from agents.gcbc_train import trained_dir, trained_on
+
+    e, data = cfg.eval, Path(cfg.data.path) if cfg.data.path else run_dir / "data" / "dataset.h5"
+    hint = f"`wm eval --out {run_dir} --set eval.agents=[gcbc]` trains and saves one"
+    if not data.is_file():
+        raise FileNotFoundError(f"{data}: agent 'gcbc' needs the run's dataset (its policy is keyed by it); {hint}")
+    found = [where for where, _ in trained_on(data, run_dir / "gcbc")]
+    own = trained_dir(data, run_dir / "gcbc", e.gcbc_steps, e.gcbc_batch_size, e.gcbc_lr, e.gcbc_hidden,
+                      e.gcbc_seed)
+    if own in found or len(found) == 1:
+        return load_gcbc(own if own in found else found[0], device)
+    if not found:
+        raise FileNotFoundError(f"{run_dir / 'gcbc'}: no GCBC policy trained on {data} as it is now; {hint}")
+    raise ValueError(f"{run_dir / 'gcbc'}: {len(found)} GCBC policies trained on {data}, none with the run's "
+                     f"eval.gcbc_* settings ({', '.join(p.name for p in found)}); load one with "
+                     f"agents.gcbc.load_gcbc(DIR)")
+
+
 def load_agent(run_dir: str | Path, agent: str = "mpc", device: str = "cpu", **plan_overrides: Any) -> BaseAgent:
     """A ready agent of a trained run: its latent MPC by default, with the run's ``plan`` section.
 
     ``plan_overrides`` replace keys of that section (``samples=100, planner="icem"``; an unknown key
     or bad value is a one-line ConfigError).  ``agent`` also takes ``sim-latent``, ``oracle``,
-    ``oracle-goal`` and ``random`` (the planning agents share the plan).  The agent remembers the
+    ``oracle-goal``, ``random`` (the planning agents share the plan) and ``gcbc`` (the policy ``wm eval``
+    trained on the run's dataset, saved in ``RUN/gcbc/``; that of the run's ``eval.gcbc_*`` settings
+    when there are several).  The agent remembers the
     run's env (``agent.run_env``, a :class:`RunEnv`), which :func:`evaluate` uses by default.
     """
     from agents.factory import MODEL_AGENTS, build_agent
     from envs.registration import make_env as make_registered
 
     if agent not in LOADABLE_AGENTS:
-        raise ValueError(f"load_agent: agent must be one of {LOADABLE_AGENTS}, got {agent!r}"
-                         + (" (gcbc is trained by `wm eval` with eval.agents=[gcbc])" if agent == "gcbc" else ""))
+        raise ValueError(f"load_agent: agent must be one of {LOADABLE_AGENTS}, got {agent!r}")
     cfg = load_run_config(run_dir)
     plan = _plan_config(cfg, plan_overrides)
     model = load_model(run_dir, device) if agent in MODEL_AGENTS else None
     scale = _state_scale(cfg, Path(run_dir)) if agent == "oracle-goal" else None
+    policy = _gcbc_policy(cfg, Path(run_dir), device) if agent == "gcbc" else None
     env = make_registered(cfg.env.id, **cfg.env.make_kwargs())
     try:
-        built = build_agent(agent, plan, env.action_space, model, cfg.model.frameskip, device, None, scale)
+        built = build_agent(agent, plan, env.action_space, model, cfg.model.frameskip, device, policy, scale)
     finally:
         env.close()
     built.run_env = RunEnv.of(cfg)  # type: ignore[attr-defined]

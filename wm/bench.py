@@ -95,7 +95,9 @@ def model_size(ckpt_dir: Path) -> dict[str, int]:
     """Parameter count and bytes of a checkpoint's weights."""
     import safetensors.torch
 
-    weights = ckpt_dir / "model.safetensors"
+    from worldmodel.checkpoint import checkpoint_dir
+
+    weights = checkpoint_dir(ckpt_dir) / "model.safetensors"
     tensors = safetensors.torch.load(weights.read_bytes())
     return {"params": int(sum(t.numel() for t in tensors.values())), "bytes": weights.stat().st_size}
 

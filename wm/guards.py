@@ -1,7 +1,8 @@
 """Checks a verb makes before any work, so that nothing in a run is lost or silently wrong.
 
 Each raises :class:`RunError`, one line naming both sides: a run directory that is a file or
-not writable; trained weights that a new ``wm train`` would replace; a dataset, checkpoint or
+not writable; trained weights that a new ``wm train`` would replace; evaluation seeds that are
+data seeds; a dataset, checkpoint or
 run whose env, observation or action shape is not the evaluated env's; evaluation results
 that a smaller or differently configured ``wm eval`` would replace.  :func:`write_strict_json`
 rewrites a results file as strict JSON (non-finite numbers become ``null``).
@@ -12,17 +13,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from worldmodel.checkpoint import atomic_write
+from envs.files import TEMP
+from worldmodel.checkpoint import FLAT_FILES, LATEST, STEP_DIR, atomic_write, has_checkpoint
 
-CHECKPOINT_FILES = ("model.safetensors", "config.yaml", "train_state.pt", "train_metrics.json",
-                    "decoder_probe.safetensors", "decoder_probe.yaml")
-"""What ``wm train`` writes into ``RUN/checkpoints`` (``--force`` removes them first)."""
+CHECKPOINT_FILES = (*FLAT_FILES, LATEST, "train_metrics.json")
+"""The files ``wm train`` writes into ``RUN/checkpoints`` besides its unit directories (``--force``
+removes them all first)."""
 
 EVAL_IDENTITY = ("env_id", "obs_type", "episodes", "seed", "planner", "plan", "eval_key")
 """The ``results.json`` fields that make two evaluations the same one (then a rerun may replace it)."""
@@ -59,16 +62,34 @@ def prepare_run_dir(run_dir: Path, *subdirs: str) -> None:
 
 def refuse_retrain(ckpt_dir: Path, resume: bool, force: bool) -> None:
     """A run with trained weights is continued (``--resume``) or replaced (``--force``), never silently."""
-    found = [name for name in ("model.safetensors", "train_state.pt") if (ckpt_dir / name).exists()]
-    if found and not resume and not force:
+    found = [name for name in (LATEST, "model.safetensors", "train_state.pt") if (ckpt_dir / name).exists()]
+    if (found or has_checkpoint(ckpt_dir)) and not resume and not force:
         raise RunError(f"{ckpt_dir}: already holds a trained model ({', '.join(found)}); "
                        f"--resume continues it, --force trains a new one in its place")
 
 
 def clear_checkpoints(ckpt_dir: Path) -> None:
-    """Remove what an earlier ``wm train`` wrote, so that nothing of it sits beside the new model."""
-    for name in CHECKPOINT_FILES:
-        (ckpt_dir / name).unlink(missing_ok=True)
+    """Remove what an earlier ``wm train`` wrote (units, ``LATEST``, flat files, temp files), so that
+    nothing of it sits beside the new model."""
+    if not ckpt_dir.is_dir():
+        return
+    (ckpt_dir / LATEST).unlink(missing_ok=True)  # first: no unit is current any more
+    for path in ckpt_dir.iterdir():
+        if path.is_dir() and (STEP_DIR.fullmatch(path.name) or TEMP.fullmatch(path.name)):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name in CHECKPOINT_FILES or TEMP.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+
+
+def check_seeds_disjoint(data_seed: int, data_episodes: int, eval_seed: int, eval_episodes: int) -> None:
+    """Evaluation episodes (seeds ``eval_seed .. eval_seed + eval_episodes``) are none of the recorded
+    ones (``data_seed .. data_seed + data_episodes``); half-open ranges."""
+    data_end, eval_end = data_seed + data_episodes, eval_seed + eval_episodes
+    if data_episodes > 0 and eval_episodes > 0 and eval_seed < data_end and data_seed < eval_end:
+        raise RunError(f"seeds: evaluation seeds [{eval_seed}, {eval_end}) (eval.seed={eval_seed}, "
+                       f"eval.episodes={eval_episodes}) overlap the data seeds [{data_seed}, {data_end}) "
+                       f"(data.seed={data_seed}, data.episodes={data_episodes}), so agents would be scored on "
+                       f"training episodes; set eval.seed >= {data_end} or eval.seed + eval.episodes <= {data_seed}")
 
 
 def check_shapes(where: str, obs_shape: tuple[int, ...], action_dim: int, env: Any, env_name: str) -> None:

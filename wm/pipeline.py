@@ -4,9 +4,11 @@ Layout of a run directory::
 
     config.yaml            the resolved configuration
     data/dataset.h5        the exploration dataset
-    checkpoints/           model.safetensors + config.yaml
+    checkpoints/LATEST     names the current unit, step-<N>/ (worldmodel/checkpoint.py)
+    checkpoints/step-<N>/  model.safetensors + config.yaml + train_state.pt (+ decoder probe)
     tb/                    TensorBoard logs
-    gcbc/<key>/            the GCBC baseline, when evaluated (model.safetensors + config.yaml)
+    gcbc/<key>/            the GCBC baseline, when evaluated (model.safetensors + config.yaml; wm.load_agent
+                           loads it with agent="gcbc")
     eval/<label>/results.json, results.md, videos/*.mp4   (label: mpc-cem, oracle-cem, random, gcbc, ...)
     eval/results.md        one row per evaluated label
     eval/offset/...        the same under the ``offset`` protocol (``eval.protocols``)
@@ -37,7 +39,7 @@ from envs.registration import env_facts, make_env
 from wm import guards
 from wm.config import RunConfig, config_hash, dump_config, to_dict
 from wm.provenance import git_commit, git_dirty, versions
-from worldmodel.checkpoint import load_model, read_checkpoint_config
+from worldmodel.checkpoint import checkpoint_dir, load_model, read_checkpoint_config
 from worldmodel.distributed import distributed
 from worldmodel.train import train
 
@@ -62,6 +64,7 @@ def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: 
     Every check (env id and kwargs, an existing dataset, a writable run directory) comes
     before anything is written; the run's ``config.yaml`` is written once the data is.
     """
+    check_seeds(cfg)
     make_env(cfg.env.id, **cfg.env.make_kwargs()).close()  # bad ids or kwargs fail before anything is written
     path = dataset_path(cfg, run_dir)
     if path.exists() and not append:
@@ -70,6 +73,11 @@ def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: 
     data = collect(cfg.env, cfg.data, path, append=append, progress=progress)
     write_config(cfg, run_dir)
     return data
+
+
+def check_seeds(cfg: RunConfig) -> None:
+    """The evaluation seeds are disjoint from the data seeds (:func:`wm.guards.check_seeds_disjoint`)."""
+    guards.check_seeds_disjoint(cfg.data.seed, cfg.data.episodes, cfg.eval.seed, cfg.eval.episodes)
 
 
 def check_dataset(cfg: RunConfig, data: Episodes, path: Path) -> None:
@@ -184,12 +192,14 @@ def _planned(cfg: RunConfig, name: str) -> dict[str, Any]:
 
 
 def check_eval(cfg: RunConfig, run_dir: Path, checkpoint: Path | None, force: bool) -> None:
-    """Before any work: the run's and the checkpoint's env are the config's, the checkpoint's shapes
-    fit the env, and no results of another evaluation would be replaced (unless ``force``)."""
+    """Before any work: evaluation seeds are not data seeds, the run's and the checkpoint's env are the
+    config's, the checkpoint's shapes fit the env, and no results of another evaluation would be
+    replaced (unless ``force``)."""
+    check_seeds(cfg)
     ours = to_dict(cfg)["env"]
     guards.check_same_env(run_dir / "config.yaml", guards.run_config_env(run_dir), ours, "run is")
     if set(cfg.eval.all_agents()) & set(MODEL_AGENTS):
-        ckpt = checkpoint or run_dir / "checkpoints"
+        ckpt = checkpoint_dir(checkpoint or run_dir / "checkpoints")
         config = read_checkpoint_config(ckpt)
         guards.check_same_env(ckpt / "config.yaml", config.get("env"), ours, "checkpoint was trained on")
         env = make_env(cfg.env.id, **cfg.env.make_kwargs())
@@ -285,6 +295,7 @@ def _evaluate_one(cfg: RunConfig, run_dir: Path, name: str, agent: Any, protocol
 
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> list[dict[str, Any]]:
     """``wm run``: collect (unless ``data.path`` is set), train, evaluate, into a new run directory."""
+    check_seeds(cfg)
     if run_dir.is_dir() and any(run_dir.iterdir()):
         raise guards.RunError(f"{run_dir}: run directory exists and is not empty; wm run starts a new run, so "
                               f"choose another --out (on an existing run: wm collect --append, wm train --resume, "

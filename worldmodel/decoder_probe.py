@@ -7,7 +7,8 @@ retains, and turns predicted latents into pictures::
     probe = DecoderProbe.load(ckpt_dir)
     frames = probe.decode(model.rollout(z0, actions)[0])   # (H, 64, 64, 3) uint8
 
-Saved as ``decoder_probe.safetensors`` + ``decoder_probe.yaml`` next to the model.  The probe
+Saved as ``decoder_probe.safetensors`` + ``decoder_probe.yaml`` next to the model (in the
+checkpoint's current unit, see :mod:`worldmodel.checkpoint`).  The probe
 predicts a residual on the dataset's mean frame; its loss is the squared pixel error in
 [0, 1], with pixels that differ from the mean frame weighted ``1 + fg_weight``: the agent
 covers few pixels, and an unweighted probe would settle for the empty arena.
@@ -26,7 +27,7 @@ from torch import nn
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import CheckpointError, atomic_write, check_finite
+from worldmodel.checkpoint import CheckpointError, atomic_write, check_finite, checkpoint_dir
 from worldmodel.config import TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.decoders import ConvDecoder
@@ -58,8 +59,8 @@ class DecoderProbe(nn.Module):
         return (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
 
     def save(self, ckpt_dir: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write weights and config atomically into ``ckpt_dir``."""
-        ckpt_dir = Path(ckpt_dir)
+        """Write weights and config atomically next to the model of ``ckpt_dir`` (into its current unit)."""
+        ckpt_dir = checkpoint_dir(ckpt_dir)
         config = {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "channels": self.channels,
                   **(metrics or {})}
         atomic_write(ckpt_dir / PROBE_CONFIG, yaml.safe_dump(config, sort_keys=False).encode())
@@ -69,8 +70,9 @@ class DecoderProbe(nn.Module):
 
     @classmethod
     def load(cls, ckpt_dir: str | Path, device: str | torch.device = "cpu") -> DecoderProbe:
-        """Rebuild from ``decoder_probe.yaml`` and load ``decoder_probe.safetensors`` (no pickle)."""
-        ckpt_dir = Path(ckpt_dir)
+        """Rebuild from ``decoder_probe.yaml`` and load ``decoder_probe.safetensors`` (no pickle) of the
+        checkpoint's current unit (or a flat ``ckpt_dir``)."""
+        ckpt_dir = checkpoint_dir(ckpt_dir)
         try:
             cfg = yaml.safe_load((ckpt_dir / PROBE_CONFIG).read_text())
             probe = cls(int(cfg["latent_dim"]), tuple(cfg["image_shape"]), int(cfg["channels"]))

@@ -22,7 +22,15 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import CheckpointError, check_finite, save_model
+from worldmodel.checkpoint import (
+    TRAIN_STATE,
+    CheckpointError,
+    check_finite,
+    checkpoint_dir,
+    clean_checkpoints,
+    model_files,
+    write_checkpoint,
+)
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.diagnostics import collapse_warning, latent_diagnostics
@@ -31,10 +39,11 @@ from worldmodel.logger import Logger
 from worldmodel.losses import LossModule
 from worldmodel.model import WorldModel
 from worldmodel.regularizers import build_regularizer
-from worldmodel.train_state import load_train_state, rng_state, save_train_state, set_rng_state
+from worldmodel.train_state import load_train_state, rng_state, set_rng_state, train_state_bytes
 
-RESUME_FREE = ("steps", "log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
-"""Train settings that may differ on resume (they do not change the trajectory up to ``steps``)."""
+RESUME_FREE = ("log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
+"""Train settings that may differ on resume (they do not change the trajectory).  ``train.steps``
+may change only once the run has reached its own (see :meth:`Trainer._check_steps`)."""
 
 
 class DivergenceError(ValueError):
@@ -63,7 +72,11 @@ class Trainer:
 
     ``resume=True`` restores ``out_dir/checkpoints/train_state.pt`` (model, regulariser,
     optimiser, scheduler, step, sampler position, every RNG): the run then continues
-    bit-identically to one that was never stopped.
+    bit-identically to one that was never stopped.  The learning-rate schedule depends on
+    ``train.steps``, so a resume keeps the checkpoint's ``train.steps`` until the run has reached
+    it; a finished run may then be extended (the schedule of the new ``train.steps`` applies from
+    there on, whatever interruptions came before).  Rank 0 removes what killed saves left in
+    ``out_dir/checkpoints`` before anything else (:func:`worldmodel.checkpoint.clean_checkpoints`).
     """
 
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, data: Episodes,
@@ -92,6 +105,8 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, self._lr_factor)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step_count, self.saved_step = 0, None
+        if self.ckpt_dir is not None and self.ctx.is_main:
+            clean_checkpoints(self.ckpt_dir)
         if resume:
             self._restore()
         tb = self.out_dir / "tb" if self.out_dir and self.ctx.is_main else None
@@ -162,11 +177,12 @@ class Trainer:
         if self.ckpt_dir is None:
             raise CheckpointError("resume: needs an output directory with checkpoints/train_state.pt")
         state = load_train_state(self.ckpt_dir)
-        where = self.ckpt_dir / "train_state.pt"
+        where = checkpoint_dir(self.ckpt_dir) / TRAIN_STATE
+        self._check_steps(state, where)
         now_model, now_train = dataclasses.asdict(self.model.cfg), dataclasses.asdict(self.cfg)
         diff = [f"model.{k}" for k in now_model if state["model_cfg"].get(k) != now_model[k]]
         diff += [f"train.{k}" for k in now_train
-                 if k not in RESUME_FREE and state["train_cfg"].get(k) != now_train[k]]
+                 if k not in (*RESUME_FREE, "steps") and state["train_cfg"].get(k) != now_train[k]]
         if diff:
             raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
         check_finite(state.get("model", {}), where)
@@ -181,12 +197,24 @@ class Trainer:
         set_rng_state(state["rng"])
         self.step_count = self.saved_step = int(state["step"])
 
+    def _check_steps(self, state: dict[str, Any], where: Path) -> None:
+        """``train.steps`` on resume: the checkpoint's until the run reached it, then any from its step on."""
+        old, new, at = int(state["train_cfg"].get("steps", self.cfg.steps)), self.cfg.steps, int(state["step"])
+        if new != old and at < old:
+            raise CheckpointError(f"{where}: train.steps={new} differs from the checkpoint's {old}, which stopped at "
+                                  f"step {at}; the learning-rate schedule depends on train.steps, so resume with "
+                                  f"train.steps={old} (a finished run can then be extended)")
+        if new < at:
+            raise CheckpointError(f"{where}: train.steps={new} is below the checkpoint's step {at} "
+                                  f"(train.steps can only grow on resume)")
+
     def save(self, extra: dict | None = None) -> Path | None:
-        """Model checkpoint + training state of the current step (rank 0; atomic files)."""
+        """Model checkpoint + training state of the current step, one unit switched atomically (rank 0)."""
         if self.ckpt_dir is None or not self.ctx.is_main:
             return None
-        save_train_state(self.ckpt_dir, self.state())
-        save_model(self.ckpt_dir, self.model, {**(extra or {}), "step": self.step_count})
+        files = model_files(self.model, {**(extra or {}), "step": self.step_count})
+        files[TRAIN_STATE] = train_state_bytes(self.state())
+        write_checkpoint(self.ckpt_dir, self.step_count, files)
         self.saved_step = self.step_count
         return self.ckpt_dir
 
@@ -215,7 +243,8 @@ class Trainer:
             if self.step_count % cfg.log_every == 0:
                 bar.set_postfix(loss=f"{metrics['train/loss']:.4f}")
         bar.close()
-        ckpt = self.save(extra)
+        kept = self.step_count == self.saved_step  # a resumed run that had already finished: left as it is
+        ckpt = (self.ckpt_dir if self.ctx.is_main else None) if kept else self.save(extra)
         self.logger.close()
         return TrainResult(self.model.eval(), ckpt, dict(self.logger.last), time.perf_counter() - start)
 

@@ -1,9 +1,10 @@
-"""The training state for exact resume: ``train_state.pt`` next to the model checkpoint.
+"""The training state for exact resume: ``train_state.pt`` in the checkpoint's unit, beside the model.
 
 It holds the model and regulariser weights, the optimiser and scheduler states, the step,
 the sampler's generator (its position in the stream of batches) and every global RNG
 (torch, accelerator, numpy, python), plus the configs that must match on resume.  Only
-tensors and plain Python values are stored; it is written atomically and read with
+tensors and plain Python values are stored; it is written with the model as one unit
+(:func:`worldmodel.checkpoint.write_checkpoint`) and read with
 ``torch.load(weights_only=True)``, which refuses any pickled object (no code runs on load).
 """
 
@@ -20,9 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from worldmodel.checkpoint import CheckpointError, atomic_write
+from worldmodel.checkpoint import TRAIN_STATE, CheckpointError, atomic_write, checkpoint_dir
 
-TRAIN_STATE = "train_state.pt"
+__all__ = ["TRAIN_STATE", "load_train_state", "rng_state", "save_train_state", "set_rng_state",
+           "train_state_bytes"]
 
 
 def rng_state() -> dict[str, Any]:
@@ -48,12 +50,18 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_train_state(ckpt_dir: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` (tensors and plain values only) to ``ckpt_dir/train_state.pt`` atomically."""
+def train_state_bytes(state: dict[str, Any]) -> bytes:
+    """``state`` (tensors and plain values only) serialised as ``train_state.pt``."""
     buf = io.BytesIO()
     torch.save(state, buf)
+    return buf.getvalue()
+
+
+def save_train_state(ckpt_dir: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``ckpt_dir/train_state.pt`` atomically, on its own (training writes it
+    inside the checkpoint's unit instead)."""
     path = Path(ckpt_dir) / TRAIN_STATE
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, train_state_bytes(state))
     return path
 
 
@@ -94,8 +102,9 @@ def _reason(err: Exception, path: Path) -> str:
 
 
 def load_train_state(ckpt_dir: str | Path) -> dict[str, Any]:
-    """Read ``ckpt_dir/train_state.pt`` with ``weights_only=True``; a pickled object is refused."""
-    path = Path(ckpt_dir) / TRAIN_STATE
+    """Read ``train_state.pt`` of the checkpoint's current unit (or a flat ``ckpt_dir``) with
+    ``weights_only=True``; a pickled object is refused."""
+    path = checkpoint_dir(ckpt_dir) / TRAIN_STATE
     if not path.is_file():
         raise CheckpointError(f"{path}: no training state to resume from")
     try:

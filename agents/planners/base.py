@@ -8,7 +8,9 @@ models or logging.  Guarantees, for every planner:
   ever has a finite cost, the initial sequence (``init``, else the box centre) is returned;
 * no returned action leaves the bounds;
 * the budget is ``samples x iterations`` cost evaluations of one sequence each
-  (``cem_gd`` adds ``refine_steps`` single-sequence evaluations);
+  (``cem_gd`` adds ``refine_steps`` single-sequence evaluations); with ``stop_tol > 0`` the
+  sampling planners (``cem``, ``icem``, ``mppi``, ``cem_gd``'s CEM) may stop earlier, once their
+  sampling mean has converged (:func:`converged`); ``last_iterations`` is what the last plan used;
 * same seed (:meth:`Planner.seed`) and same costs -> same plan.
 
 Gradients.  A cost is *differentiable* when, called on ``actions`` that require grad (with
@@ -34,6 +36,8 @@ class NonDifferentiableCost(TypeError):
 
 class Planner(Protocol):
     needs_gradient: bool
+    last_iterations: int | None
+    """Iterations the last :meth:`plan` ran (None before the first); ``iterations`` unless it stopped early."""
 
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
              init: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,6 +86,7 @@ class SeededPlanner:
 
     def __init__(self, seed: int = 0):
         self.gen = torch.Generator().manual_seed(seed)
+        self.last_iterations: int | None = None
 
     def seed(self, seed: int) -> None:
         self.gen.manual_seed(seed)
@@ -102,6 +107,20 @@ def around(mean: torch.Tensor, std: torch.Tensor, noise: torch.Tensor, low: torc
     cand = torch.clamp(mean + std * noise, low, high)
     cand[0] = mean
     return cand
+
+
+def converged(old_mean: torch.Tensor, new_mean: torch.Tensor, half: torch.Tensor, tol: float) -> bool:
+    """Whether an iteration moved the sampling mean ``(H, A)`` by less than ``tol x half (A,)`` in every
+    coordinate: the early-stopping test of the sampling planners (``tol = 0``: never converged).
+
+    The elite mean wanders by about ``std / sqrt(elites)`` per coordinate even on a flat cost, so
+    the test also waits for the sampling std to shrink to a small multiple of ``tol x sqrt(elites)``
+    of the half range; the more coordinates (``H x A``), the later the largest one settles.
+    """
+    if tol <= 0:
+        return False
+    scale = torch.where(half > 0, half, torch.ones_like(half))
+    return bool(((new_mean - old_mean).abs() / scale).max() < tol)
 
 
 class Best:
@@ -135,16 +154,16 @@ def build_planner(cfg) -> Planner:
     from agents.planners.mppi import MPPI
 
     common = {"samples": cfg.samples, "iterations": cfg.iterations, "init_std": cfg.init_std}
+    sampling = {**common, "min_std": cfg.min_std, "stop_tol": cfg.stop_tol}
     if cfg.planner == "cem":
-        return CEM(**common, elites=cfg.elites, min_std=cfg.min_std)
+        return CEM(**sampling, elites=cfg.elites)
     if cfg.planner == "icem":
-        return ICEM(**common, elites=cfg.elites, min_std=cfg.min_std, beta=cfg.noise_beta,
-                    keep_elites=cfg.keep_elites, momentum=cfg.momentum)
+        return ICEM(**sampling, elites=cfg.elites, beta=cfg.noise_beta, keep_elites=cfg.keep_elites,
+                    momentum=cfg.momentum)
     if cfg.planner == "mppi":
-        return MPPI(**common, temperature=cfg.temperature, min_std=cfg.min_std)
+        return MPPI(**sampling, temperature=cfg.temperature)
     if cfg.planner == "gd":
         return GradientDescent(**common, lr=cfg.lr)
     if cfg.planner == "cem_gd":
-        return CEMGD(**common, elites=cfg.elites, min_std=cfg.min_std, lr=cfg.lr,
-                     refine_steps=cfg.refine_steps)
+        return CEMGD(**sampling, elites=cfg.elites, lr=cfg.lr, refine_steps=cfg.refine_steps)
     raise ValueError(f"planner: unknown {cfg.planner!r}")

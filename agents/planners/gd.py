@@ -81,4 +81,5 @@ class GradientDescent(SeededPlanner):
         start = torch.clamp(mean + self.init_std * (high - low) / 2 * noise, low, high)
         start[0] = mean
         best = descend(cost_fn, start, low, high, self.iterations, self.lr, Best(mean), "gd")
+        self.last_iterations = self.iterations
         return torch.clamp(best.actions, low, high)

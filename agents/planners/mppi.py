@@ -10,14 +10,16 @@ with ``lambda = temperature * (median(c) - c_min)``: the temperature is relative
 spread of this iteration's costs, so one value works for latent costs of any scale
 (an absolute ``lambda`` must be retuned for every model).  Non-finite costs get weight 0.
 As in every planner here, the returned sequence is the best one scored (the mean is
-candidate 0 of each iteration), so a NaN cost is never selected.
+candidate 0 of each iteration), so a NaN cost is never selected.  With ``stop_tol > 0`` the
+iterations end once an update moves the mean by less than ``stop_tol`` of the half range in
+every coordinate, as in CEM.
 """
 
 from __future__ import annotations
 
 import torch
 
-from agents.planners.base import Best, CostFn, SeededPlanner, around, evaluate_costs, search_start
+from agents.planners.base import Best, CostFn, SeededPlanner, around, converged, evaluate_costs, search_start
 
 
 def importance_weights(costs: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -39,9 +41,10 @@ class MPPI(SeededPlanner):
     needs_gradient = False
 
     def __init__(self, samples: int = 300, iterations: int = 10, init_std: float = 1.0,
-                 temperature: float = 0.1, min_std: float = 0.05, seed: int = 0):
+                 temperature: float = 0.1, min_std: float = 0.05, seed: int = 0, stop_tol: float = 0.0):
         self.samples, self.iterations = samples, iterations
         self.init_std, self.temperature, self.min_std = init_std, temperature, min_std
+        self.stop_tol = stop_tol
         super().__init__(seed)
 
     def plan(self, cost_fn: CostFn, horizon: int, low: torch.Tensor, high: torch.Tensor,
@@ -49,12 +52,16 @@ class MPPI(SeededPlanner):
         """Minimise ``cost_fn``; ``low, high (A,)``, ``init (H, A)`` -> ``(H, A)``."""
         low, high, half, mean, std = search_start(horizon, low, high, init, self.init_std)
         best = Best(mean)
-        for _ in range(self.iterations):
+        for step in range(self.iterations):
             noise = torch.randn((self.samples, *mean.shape), generator=self.gen)
             cand = around(mean, std, noise, low, high)
             costs = evaluate_costs(cost_fn, cand)
             best.update(cand, costs)
             w = importance_weights(costs, self.temperature)[:, None, None]  # (N, 1, 1)
-            mean = (w * cand).sum(0)
-            std = torch.maximum(torch.sqrt((w * (cand - mean).pow(2)).sum(0)), self.min_std * half)
+            new_mean = (w * cand).sum(0)
+            std = torch.maximum(torch.sqrt((w * (cand - new_mean).pow(2)).sum(0)), self.min_std * half)
+            self.last_iterations = step + 1
+            mean, done = new_mean, converged(mean, new_mean, half, self.stop_tol)
+            if done:
+                break
         return torch.clamp(best.actions, low, high)
