@@ -21,7 +21,6 @@ Usage: ``python -m benchmarks.plan_flops [--episodes 20] [--tols 0 0.02 0.05 0.1
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +33,8 @@ from agents.config import PlanConfig
 from agents.evaluate import EvalResult, evaluate
 from agents.mpc import MPCAgent
 from agents.planners import CEM, CostFn, Planner
-from benchmarks.state_model import DEFAULT_CACHE, trained_state_model
-from benchmarks.timing import machine_info
+from benchmarks.state_model import add_budget_args, budget_args, trained_state_model
+from benchmarks.timing import machine_info, write_artifact
 from envs.registration import make_env
 from wm.config import RunConfig
 from wm.provenance import git_dirty
@@ -54,12 +53,12 @@ def native_bf16() -> bool:
 
 
 class TimedPlanner:
-    """A planner wrapped to record the CPU seconds and iterations of every plan."""
+    """A planner wrapped to record the CPU seconds of every plan (its iterations reach the episode
+    records through ``last_iterations``)."""
 
     def __init__(self, inner: Planner):
         self.inner, self.needs_gradient = inner, inner.needs_gradient
         self.cpu_s: list[float] = []
-        self.iterations: list[int] = []
 
     @property
     def last_iterations(self) -> int | None:
@@ -74,7 +73,6 @@ class TimedPlanner:
         t0 = time.process_time()
         out = self.inner.plan(cost_fn, horizon, low, high, init)
         self.cpu_s.append(time.process_time() - t0)
-        self.iterations.append(int(self.inner.last_iterations or 0))
         return out
 
 
@@ -89,7 +87,6 @@ class Variant:
     samples: int
     parts: list[EvalResult] = field(default_factory=list)
     episode_cpu_s: list[float] = field(default_factory=list)
-    episode_iterations: list[list[int]] = field(default_factory=list)
 
 
 def predictor_flops(model: WorldModel) -> int:
@@ -99,12 +96,11 @@ def predictor_flops(model: WorldModel) -> int:
 
 
 def play_episode(v: Variant, cfg: RunConfig, episodes: int, index: int) -> None:
-    """Episode ``index`` of ``v`` (seed ``eval.seed + index``); its planning CPU time and iterations."""
+    """Episode ``index`` of ``v`` (seed ``eval.seed + index``) and its planning CPU time."""
     n = len(v.timer.cpu_s)
     v.parts.append(evaluate(v.agent, v.env, episodes, seed=cfg.eval.seed, indices=[index], name=v.name,
                             progress=False, max_steps=cfg.eval.max_steps))
     v.episode_cpu_s.append(float(sum(v.timer.cpu_s[n:])))
-    v.episode_iterations.append(v.timer.iterations[n:])
 
 
 def interleaved(variants: list[Variant], cfg: RunConfig, episodes: int) -> None:
@@ -119,7 +115,7 @@ def variant_summary(v: Variant, flops_per_step: int, horizon: int) -> dict[str, 
     res = EvalResult.merge(v.parts)
     wins = sum(e.success for e in res.episodes)
     cpu = float(sum(v.episode_cpu_s))
-    iters = [k for ep in v.episode_iterations for k in ep]
+    iters = [k for e in res.episodes for k in e.plan_iterations]
     gflop = flops_per_step * v.samples * horizon * sum(iters) / 1e9
     plans = [ms for e in res.episodes for ms in e.plan_ms]
     return {"successes": wins, "episodes": len(res.episodes), "success_rate": wins / len(res.episodes),
@@ -127,8 +123,8 @@ def variant_summary(v: Variant, flops_per_step: int, horizon: int) -> dict[str, 
             "solved_per_cpu_s": wins / cpu if cpu else None, "iterations_mean": float(np.mean(iters)),
             "iterations_min": int(min(iters)), "gflop": gflop, "gflop_per_solved": gflop / wins if wins else None,
             "plan_ms_median": float(np.median(plans)), "steps_mean": res.summary()["steps_mean"],
-            "per_episode": [{"success": e.success, "steps": e.steps, "plan_cpu_s": c, "iterations": its}
-                            for e, c, its in zip(res.episodes, v.episode_cpu_s, v.episode_iterations, strict=True)]}
+            "per_episode": [{"success": e.success, "steps": e.steps, "plan_cpu_s": c, "iterations": e.plan_iterations}
+                            for e, c in zip(res.episodes, v.episode_cpu_s, strict=True)]}
 
 
 def cem_variant(model: WorldModel, cfg: RunConfig, plan: PlanConfig, name: str) -> Variant:
@@ -195,37 +191,22 @@ def report(res: dict) -> str:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--samples", type=int, default=300)
-    ap.add_argument("--iterations", type=int, default=30)
-    ap.add_argument("--elites", type=int, default=30)
-    ap.add_argument("--horizon", type=int, default=5)
+    add_budget_args(ap)
     ap.add_argument("--tols", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1],
                     help="stop_tol values (the first is the baseline)")
     ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data-episodes", type=int, default=300)
-    ap.add_argument("--train-steps", type=int, default=3000)
-    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the trained model is cached")
-    ap.add_argument("--quick", action="store_true", help="2 episodes, 60 data episodes, 200 steps (< 1 minute)")
-    ap.add_argument("--out", type=Path, default=None)
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    if args.quick:
-        args.episodes, args.data_episodes, args.train_steps = 2, 60, 200
+    budget = budget_args(args)
     res = {"quick": args.quick, "machine": {**machine_info(), "git_dirty": git_dirty()}, "threads": args.threads,
            "native_bf16": native_bf16(),
-           "budget": {"samples": args.samples, "iterations": args.iterations, "elites": args.elites,
-                      "horizon": args.horizon}, "episodes": args.episodes, **measure(args)}
+           "budget": budget, "episodes": args.episodes, **measure(args)}
     res["speedup_per_solved"] = ratios(res["variants"])
     out = args.out or RESULTS / ("plan_flops_quick.json" if args.quick else "plan_flops.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_artifact(res, out)
     print(report(res))
     print(f"wrote {out}")
 

@@ -38,7 +38,7 @@ from agents.config import PlanConfig
 from agents.mpc import MPCAgent
 from agents.oracle import OracleMPCAgent
 from agents.planners import CEM
-from benchmarks.timing import interleaved_medians, machine_info, median_time, run_worker
+from benchmarks.timing import interleaved_medians, machine_info, median_time, run_worker, write_artifact
 from envs.registration import make_env
 from wm.config import load_config
 from worldmodel.model import WorldModel
@@ -223,10 +223,7 @@ def main(argv: list[str] | None = None) -> None:
            "budget": {"samples": args.samples, "iterations": args.iterations, "horizon": args.horizon,
                       "repeats": args.repeats}, "runs": runs}
     out = args.out or RESULTS / ("plan_speed_quick.json" if args.quick else "plan_speed.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_artifact(res, out)
     print(report(res))
     print(f"wrote {out}")
 

@@ -21,7 +21,6 @@ Usage: ``python -m benchmarks.scaling [--quick] [--threads 1]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from agents.config import PlanConfig
 from agents.evaluate import evaluate
 from agents.mpc import MPCAgent
 from agents.planners import CEM
-from benchmarks.timing import interleaved_medians, linear_fit, machine_info
+from benchmarks.timing import interleaved_medians, linear_fit, machine_info, write_artifact
 from envs.dataset import Episodes
 from envs.registration import make_env
 from wm.config import load_config
@@ -208,9 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     if not q:
         res["plots"] = plot(res, args.out_dir)
     out = args.out_dir / ("scaling_quick.json" if q else "scaling.json")
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_artifact(res, out)
     p, m = res["plan"], res["memory"]
     print(f"plan ms vs samples {p['samples']}: {[round(x, 1) for x in p['ms_by_samples']]} fit {p['fit_samples']}")
     print(f"plan ms vs horizon {p['horizons']}: {[round(x, 1) for x in p['ms_by_horizon']]} fit {p['fit_horizon']}")

@@ -9,6 +9,7 @@ sections), so the planning benchmarks (:mod:`benchmarks.plan_flops`,
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from dataclasses import replace
@@ -51,3 +52,26 @@ def trained_state_model(episodes: int = 300, steps: int = 3000, threads: int = 1
         data = collect(cfg.env, cfg.data, progress=False)
         train(cfg.model, cfg.train, data, run_dir, progress=False, extra={"env": to_dict(cfg)["env"]})
     return load_model(ckpt).eval(), cfg, ckpt
+
+
+def add_budget_args(ap: argparse.ArgumentParser) -> None:
+    """The options the planning benchmarks on this model share: the CEM budget, the episodes,
+    the threads, the model's data and steps, its cache, ``--quick`` and ``--out``."""
+    ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--elites", type=int, default=30)
+    ap.add_argument("--horizon", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data-episodes", type=int, default=300)
+    ap.add_argument("--train-steps", type=int, default=3000)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the trained model is cached")
+    ap.add_argument("--quick", action="store_true", help="2 episodes, 60 data episodes, 200 steps (< 1 minute)")
+    ap.add_argument("--out", type=Path, default=None)
+
+
+def budget_args(args: argparse.Namespace) -> dict:
+    """``args`` with ``--quick`` applied (in place) -> the ``budget`` record of the results."""
+    if args.quick:
+        args.episodes, args.data_episodes, args.train_steps = 2, 60, 200
+    return {"samples": args.samples, "iterations": args.iterations, "elites": args.elites, "horizon": args.horizon}

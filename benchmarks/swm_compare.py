@@ -30,7 +30,6 @@ import contextlib
 import hashlib
 import importlib
 import io
-import json
 import logging
 import sys
 import time
@@ -53,8 +52,8 @@ from benchmarks.plan_flops import (
     ratios,
     variant_summary,
 )
-from benchmarks.state_model import DEFAULT_CACHE, trained_state_model
-from benchmarks.timing import machine_info
+from benchmarks.state_model import add_budget_args, budget_args, trained_state_model
+from benchmarks.timing import machine_info, write_artifact
 from envs.registration import make_env
 from wm.config import RunConfig
 from wm.provenance import git_dirty
@@ -220,41 +219,26 @@ def report(res: dict) -> str:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--swm", type=Path, default=Path("/tmp/swm/pkg"), help="the unpacked stable-worldmodel wheel")
-    ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--samples", type=int, default=300)
-    ap.add_argument("--iterations", type=int, default=30)
-    ap.add_argument("--elites", type=int, default=30)
-    ap.add_argument("--horizon", type=int, default=5)
+    add_budget_args(ap)
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="the latent rollout, both sides")
     ap.add_argument("--tols", type=float, nargs="*", default=[0.05], help="our CEM's stop_tol variants")
     ap.add_argument("--no-mppi", action="store_true")
     ap.add_argument("--swm-temperature", type=float, default=0.5, help="their MPPISolver's temperature (default)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data-episodes", type=int, default=300)
-    ap.add_argument("--train-steps", type=int, default=3000)
-    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    ap.add_argument("--quick", action="store_true", help="2 episodes, 60 data episodes, 200 steps")
-    ap.add_argument("--out", type=Path, default=None)
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    if args.quick:
-        args.episodes, args.data_episodes, args.train_steps = 2, 60, 200
+    budget = budget_args(args)
     res = {"quick": args.quick, "machine": {**machine_info(), "git_dirty": git_dirty()}, "threads": args.threads,
            "precision": args.precision,
            "swm": {"version": swm_version(args.swm), "wheel_sha256": wheel_sha256(args.swm),
                    "mppi_temperature": args.swm_temperature},
-           "budget": {"samples": args.samples, "iterations": args.iterations, "elites": args.elites,
-                      "horizon": args.horizon}, "episodes": args.episodes, **measure(args)}
+           "budget": budget, "episodes": args.episodes, **measure(args)}
     res["theirs_over_ours"] = ours_over_theirs(res["variants"])
     res["speedup_per_solved_vs_ours_cem"] = ratios(res["variants"])
     out = args.out or RESULTS / ("swm_compare_quick.json" if args.quick else "swm_compare.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_artifact(res, out)
     print(report(res))
     print(f"wrote {out}")
 

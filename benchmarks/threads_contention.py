@@ -17,7 +17,6 @@ Writes ``benchmarks/results/threads_contention.json``.  Usage: ``python -m bench
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.timing import write_artifact
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = "configs/tworoom_state.yaml"
@@ -82,8 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                "competing": timed(run, args.steps, args.repeats, competing=True)}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / "threads_contention.json"
-    out.with_suffix(".tmp").write_text(json.dumps(res, indent=1))
-    out.with_suffix(".tmp").replace(out)
+    write_artifact(res, out)
     print("| wm train steps/s | " + " | ".join(LAUNCHERS) + " | wm / torch |")
     print("|---|---|---|---|")
     for case in ("alone", "competing"):

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +63,13 @@ def machine_info() -> dict:
     return {"cpu": cpu_model(), "cpu_count": os.cpu_count(),
             "versions": versions(), "git_commit": git_commit(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def write_artifact(res: dict, out: Path) -> None:
+    """Write a benchmark's results ``res`` to ``out`` as indented JSON, atomically."""
+    from worldmodel.checkpoint import atomic_write
+
+    atomic_write(out, json.dumps(res, indent=1).encode())
 
 
 def linear_fit(x: list[float], y: list[float]) -> dict:

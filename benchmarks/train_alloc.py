@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         child(*args.child)
         return
     batches, steps, repeats = ([16, 64], 2, 1) if args.quick else ([16, 64, 256], 10, args.repeats)
-    from benchmarks.timing import machine_info
+    from benchmarks.timing import machine_info, write_artifact
     res = {"config": PIXELS, "steps": steps, "repeats": repeats, "batch_sizes": batches,
            "machine": machine_info(), **sweep(batches, steps, repeats)}
     res["ratio"] = [r / s for r, s in zip(res["retain"]["samples_per_s"], res["system"]["samples_per_s"], strict=True)]
@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                                               res["system"]["samples_per_cpu_s"], strict=True)]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / ("train_alloc_quick.json" if args.quick else "train_alloc.json")
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)
+    write_artifact(res, out)
     head = (f"batch {b}: samples per s / per CPU-s (faults/sample, peak RSS)" for b in batches)
     print("| allocator | " + " | ".join(head) + " |")
     print("|---|" + "---|" * len(batches))

@@ -113,9 +113,10 @@ def converged(old_mean: torch.Tensor, new_mean: torch.Tensor, half: torch.Tensor
     """Whether an iteration moved the sampling mean ``(H, A)`` by less than ``tol x half (A,)`` in every
     coordinate: the early-stopping test of the sampling planners (``tol = 0``: never converged).
 
-    The elite mean wanders by about ``std / sqrt(elites)`` per coordinate even on a flat cost, so
-    the test also waits for the sampling std to shrink to a small multiple of ``tol x sqrt(elites)``
-    of the half range; the more coordinates (``H x A``), the later the largest one settles.
+    Only the mean is tested: the elite mean wanders by about ``std / sqrt(elites)`` per coordinate
+    even on a flat cost, so the test can pass only once the sampling std has shrunk to a small
+    multiple of ``tol x sqrt(elites)`` of the half range; the more coordinates (``H x A``), the later
+    the largest one settles.
     """
     if tol <= 0:
         return False
