@@ -3,9 +3,10 @@
 :func:`make_env` also takes:
 
 * ``imports``: user modules imported first (:mod:`envs.imports`), which may register ids;
-* gymnasium-robotics maze ids (``PointMaze_Medium-v3``, any map): made through the same
-  adapter as ``wm/PointMaze-UMaze-v0`` (:mod:`envs.pointmaze`), with the map's own
-  ``max_episode_steps``;
+* gymnasium-robotics maze ids, with the map's own ``max_episode_steps``:
+  ``PointMaze_<map>-v3`` (``PointMaze_Medium-v3``, any map) through the same adapter as
+  ``wm/PointMaze-UMaze-v0`` (:mod:`envs.pointmaze`), ``AntMaze_<map>-v5`` through
+  :mod:`envs.antmaze`;
 * ``goal_source`` / ``goal_dataset``: where the goal observation comes from
   (:meth:`envs.goal_env.MujocoGoalEnv.use_goal_source`).
 
@@ -35,8 +36,17 @@ ENV_SPECS: dict[str, tuple[str, int, dict]] = {
     "wm/Custom-v0": ("envs.custom:CustomGoalEnv", 200, {}),  # needs env.kwargs: see envs/custom.py
 }
 
-ROBOTICS_MAZE = re.compile(r"^PointMaze_\w+-v3$")
-"""gymnasium-robotics maze ids made through :class:`envs.pointmaze.PointMazeGoalEnv`."""
+ROBOTICS_MAZE = re.compile(r"^(PointMaze_\w+-v3|AntMaze_\w+-v5)$")
+"""gymnasium-robotics maze ids made through an adapter of :data:`MAZE_ADAPTERS`."""
+
+MAZE_ADAPTERS: dict[str, str] = {
+    "PointMaze": "envs.pointmaze:PointMazeGoalEnv",
+    "AntMaze": "envs.antmaze:AntMazeGoalEnv",
+}
+"""Entry point of the adapter of each gymnasium-robotics maze family (the id's prefix)."""
+
+MAZE_IDS = "PointMaze_<map>-v3, AntMaze_<map>-v5"
+"""The maze ids of :data:`ROBOTICS_MAZE`, as error messages name them."""
 
 
 def register_all() -> None:
@@ -66,14 +76,15 @@ def _register_robotics() -> None:
 
 
 def _maze_alias(env_id: str) -> str:
-    """Register ``wm/<maze id>``: the PointMaze adapter on that map, with the map's own step limit."""
+    """Register ``wm/<maze id>``: its family's adapter on that map, with the map's own step limit."""
     alias = f"wm/{env_id}"
     if alias not in gym.registry:
         steps = registered_steps(env_id)
         if steps is None:
-            raise ValueError(f"unknown env id {env_id!r} (not a gymnasium-robotics maze id; is it installed?)")
-        gym.register(id=alias, entry_point=ENV_SPECS["wm/PointMaze-UMaze-v0"][0], max_episode_steps=steps,
-                     kwargs={"maze_id": env_id})
+            raise ValueError(f"unknown env id {env_id!r} (not a gymnasium-robotics maze id: {MAZE_IDS} "
+                             f"with a map gymnasium-robotics registers; is it installed?)")
+        entry = MAZE_ADAPTERS[env_id.split("_", 1)[0]]
+        gym.register(id=alias, entry_point=entry, max_episode_steps=steps, kwargs={"maze_id": env_id})
     return alias
 
 
@@ -99,9 +110,8 @@ def make_env(env_id: str, /, imports: Sequence[str] = (), goal_source: str = "en
         env_id = _maze_alias(env_id)
     if env_id not in gym.registry:
         known = ", ".join(sorted(k for k in gym.registry if k.startswith("wm/")))
-        raise ValueError(f"unknown env id {env_id!r} (registered wm/ ids: {known}; gymnasium-robotics "
-                         f"PointMaze_<map>-v3; an id of your own: register it in a module named by "
-                         f"--import MODULE or env.imports)")
+        raise ValueError(f"unknown env id {env_id!r} (registered wm/ ids: {known}; gymnasium-robotics {MAZE_IDS}; "
+                         f"an id of your own: register it in a module named by --import MODULE or env.imports)")
     env = gym.make(env_id, **_default_steps(env_id, kwargs))
     use = getattr(env.unwrapped, "use_goal_source", None)
     if use is not None:

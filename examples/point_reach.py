@@ -1,4 +1,4 @@
-"""A researcher's own MuJoCo env, used as is through ``wm/Custom-v0`` (see the README).
+"""A researcher's own MuJoCo env, used as is through ``wm/Custom-v0`` (docs/environments.md, "Your own environment").
 
 A point mass in a walled square reaches a random target.  Nothing here knows about the
 library: the target is the attribute ``target`` and ``info["is_success"]`` reports

@@ -8,8 +8,10 @@
   BENCHMARKS.md (which ``wm bench`` generates whole), every decimal and every number in a table
   row must be a value of some ``benchmarks/results/*.json`` file, formatted the way the report
   generators format it.
-* README.md links only to files inside the repository: no ``../``, and every relative link
-  target (and every backticked repository file path) exists.
+* README.md and ``docs/*.md`` link only to files inside the repository (the README with no ``../``),
+  every relative link target (and every backticked repository file path) exists, every ``#anchor``
+  names a heading of its page, nothing names ``shared/`` or ``/work/``, and the README links every
+  ``docs/`` page.
 
 Deterministic and fast: text and JSON only, no training.
 """
@@ -217,20 +219,55 @@ def _is_external(target: str) -> bool:
     return bool(re.match(r"[a-z][a-z0-9+.-]*:", target, re.I)) or target.startswith("#")
 
 
-def test_readme_links_stay_inside_the_repository():
-    text = README.read_text()
-    assert "../" not in text, "README.md refers to a path outside the repository (../)"
+def heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors of a Markdown text's headings (lower case, punctuation dropped, spaces as ``-``)."""
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.sub(r"```.*?```", "", text, flags=re.S), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def broken_links(path: Path, text: str | None = None) -> list[str]:
+    """The relative links of ``path`` (of ``text``, written at ``path``) that leave the repository, name no
+    file, or name no heading of a Markdown file."""
+    text = path.read_text() if text is None else text
+    problems = []
     for target in link_targets(text):
-        if _is_external(target):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
             continue
-        path = (REPO / target.split("#")[0]).resolve()
-        assert path.is_relative_to(REPO), f"link {target!r} leaves the repository"
-        assert path.exists(), f"link {target!r}: no such file in the repository"
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve()
+        if not resolved.is_relative_to(REPO):
+            problems.append(f"{target!r} leaves the repository")
+        elif file and not resolved.exists():
+            problems.append(f"{target!r}: no such file in the repository")
+        elif anchor and (not file or resolved.suffix == ".md") and \
+                anchor not in heading_anchors(resolved.read_text() if file else text):
+            problems.append(f"{target!r}: {resolved.name if file else path.name} has no heading #{anchor}")
+    return problems
 
 
-def test_readme_code_paths_exist():
-    for rel in _CODE_PATH.findall(README.read_text()):
-        assert (REPO / rel.split(":")[0]).exists(), f"README.md names {rel!r}, which does not exist"
+@pytest.mark.parametrize("path", _prose_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_links_resolve_inside_the_repository(path):
+    problems = broken_links(path)
+    assert not problems, f"{path.relative_to(REPO)}: {problems}"
+    text = path.read_text()
+    assert "shared/" not in text and "/work/" not in text, f"{path.name} refers to a path outside the repository"
+    if path == README:
+        assert "../" not in text, "README.md refers to a path outside the repository (../)"
+
+
+@pytest.mark.parametrize("path", _prose_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_code_paths_exist(path):
+    for rel in _CODE_PATH.findall(path.read_text()):
+        assert (REPO / rel.split(":")[0]).exists(), f"{path.name} names {rel!r}, which does not exist"
+
+
+def test_readme_links_to_every_docs_page():
+    pages = {p.relative_to(REPO).as_posix() for p in (REPO / "docs").glob("*.md")}
+    linked = {t.partition("#")[0] for t in link_targets(README.read_text())}
+    assert pages and pages <= linked, f"docs pages the README does not link: {sorted(pages - linked)}"
 
 
 # -- the checkers can fail -----------------------------------------------------------------------
@@ -257,7 +294,7 @@ def test_checker_passes_configuration(ok):
 def test_fake_number_in_the_readme_is_flagged_but_not_in_the_bench_block():
     text = README.read_text()
     assert not unbacked_numbers(text)
-    assert unbacked_numbers(text.replace("## Command line", "mpc success 0.93 on TwoRoom\n\n## Command line", 1))
+    assert unbacked_numbers(text.replace("## Python API", "mpc success 0.93 on TwoRoom\n\n## Python API", 1))
     assert not unbacked_numbers(text.replace(README_END, "| extra | 0.93 |\n" + README_END, 1))
 
 
@@ -276,3 +313,9 @@ def test_readme_link_checker_can_fail(tmp_path):
     targets = [t for t in link_targets(bad) if not _is_external(t)]
     assert targets == ["../shared/ARCHITECTURE.md", "docs/nope.md"]
     assert not (REPO / "docs/nope.md").exists()
+    page = REPO / "docs" / "fake.md"  # never written: the text is given
+    fake = ("# Page\n## Its `wm run` section (state)\n[ok](#its-wm-run-section-state) [up](../README.md#quick-start)"
+            " [gone](nope.md) [away](../../x.md) [anchor](cli.md#no-such-heading) [web](https://x.org) [me](#nope)\n")
+    assert broken_links(page, fake) == [
+        "'nope.md': no such file in the repository", "'../../x.md' leaves the repository",
+        "'cli.md#no-such-heading': cli.md has no heading #no-such-heading", "'#nope': fake.md has no heading #nope"]

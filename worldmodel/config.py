@@ -51,6 +51,9 @@ class ModelConfig:
     """LayerNorm without affine on the encoder output (per-sample zero mean, unit variance), e.g. for ``ema``."""
     channels: int = 16
     """CNN width: stages of ``channels, 2*channels, 2*channels`` feature maps."""
+    keypoints: int = 0
+    """CNN spatial-softmax keypoints K (0: none): ``2K`` expected ``(x, y)`` of K learned maps at a quarter
+    of the image side, concatenated to the flattened features (sub-pixel positions, e.g. of an arm)."""
     patch_size: int = 8
     """ViT patch side in pixels (must divide the image side)."""
     vit_dim: int = 128
@@ -98,6 +101,9 @@ class ModelConfig:
         for name in ("var_coeff", "cov_coeff", "idm_coeff", "smooth_coeff", "sigreg_coeff", "barlow_coeff",
                      "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff"):
             _non_negative(name, getattr(self, name))
+        _non_negative("keypoints", self.keypoints)
+        if self.keypoints and self.encoder != "cnn":
+            raise ValueError(f"keypoints: spatial-softmax keypoints need encoder: cnn, got {self.encoder!r}")
         if self.sigreg_knots < 3 or self.sigreg_knots % 2 == 0:
             raise ValueError(f"sigreg_knots: must be odd and >= 3, got {self.sigreg_knots}")
         _positive("sigreg_tmax", self.sigreg_tmax)
