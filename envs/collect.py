@@ -82,7 +82,7 @@ def collect(env_cfg: EnvConfig, data_cfg: DataConfig, out: str | Path | None = N
     """
     if out is not None and Path(out).exists() and not append:
         raise FileExistsError(f"{out}: dataset exists (pass append=True / --append to add to it)")
-    meta = dataset_meta(env_cfg, data_cfg)
+    meta = {**dataset_meta(env_cfg, data_cfg), "seed_ranges": [[data_cfg.seed, data_cfg.episodes]]}
     seeds = [data_cfg.seed + i for i in range(data_cfg.episodes)]
     chunk = max(1, min(16, len(seeds) // (4 * data_cfg.workers) or 1))
     jobs = [(env_cfg, data_cfg, seeds[i:i + chunk]) for i in range(0, len(seeds), chunk)]

@@ -13,7 +13,10 @@ dataset                shape                        dtype
 =====================  ===========================  ==================================
 
 Root attributes: ``schema_version``, ``env_id``, ``obs_type``, ``env_kwargs`` (JSON),
-``action_low``, ``action_high``, ``policy``, ``seed``, ``code_version``, ``created``.
+``action_low``, ``action_high``, ``policy``, ``seed``, ``code_version``, ``created``, and
+``seed_ranges`` ``(R, 2)`` int: the reset seeds of the episodes, ``[first, count]`` per
+collection (``wm collect --append`` adds a row; empty when unknown, as for Minari imports;
+files written before it had only ``seed``: :func:`dataset_seed_ranges`).
 
 Storage: every field is chunked along the first axis (about 1 MiB per chunk) and
 resizable (appends); uint8 images are gzip-compressed; every chunk carries a ``fletcher32``
@@ -139,6 +142,8 @@ def append_dataset(path: str | Path, data: Episodes) -> None:
         raise DatasetError(f"{path}: field 'obs' has shape {existing.obs.shape[1:]}, new episodes "
                            f"{data.obs.shape[1:]}")
     _validate_arrays(Path(path), data)
+    ranges = seed_ranges_of(existing.meta, len(existing.episode_lengths)) + \
+        seed_ranges_of(data.meta, len(data.episode_lengths))
     with h5py.File(path, "a") as f:
         sizes = {name: f[name].shape[0] for name in FIELDS}
         try:
@@ -146,10 +151,39 @@ def append_dataset(path: str | Path, data: Episodes) -> None:
                 new, ds = getattr(data, name), f[name]
                 ds.resize(sizes[name] + len(new), axis=0)
                 ds[sizes[name]:] = new
+            f.attrs["seed_ranges"] = np.asarray(ranges, np.int64).reshape(-1, 2)
         except BaseException:
             for name, size in sizes.items():
                 f[name].resize(size, axis=0)
             raise
+
+
+def seed_ranges_of(meta: dict[str, Any], episodes: int) -> list[list[int]]:
+    """``[first, count]`` rows of the reset seeds behind a dataset's ``meta`` and its ``episodes``.
+
+    ``seed_ranges`` when recorded (empty: unknown); otherwise, for files that predate it,
+    ``episodes`` consecutive seeds from ``seed``; nothing without either.
+    """
+    if "seed_ranges" in meta:
+        return [[int(a), int(n)] for a, n in np.asarray(meta["seed_ranges"], np.int64).reshape(-1, 2)]
+    if "seed" in meta:
+        return [[int(meta["seed"]), int(episodes)]]
+    return []
+
+
+def dataset_seed_ranges(path: str | Path) -> list[list[int]]:
+    """The reset seeds of a dataset file's episodes, ``[first, count]`` rows (:func:`seed_ranges_of`),
+    read from its attributes only (no arrays are loaded)."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            meta = _read_meta(path, f)
+            episodes = int(f["episode_lengths"].shape[0]) if "episode_lengths" in f else 0
+    except DatasetError:
+        raise
+    except (OSError, KeyError, ValueError) as err:
+        raise DatasetError(f"{path}: not a readable HDF5 dataset ({err})") from None
+    return seed_ranges_of(meta, episodes)
 
 
 def read_dataset(path: str | Path) -> Episodes:

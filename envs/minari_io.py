@@ -142,6 +142,7 @@ def import_minari(source: str | Path, out: str | Path, root: str | Path | None =
             "env_kwargs": dict(spec.kwargs) if spec is not None else {},
             "action_low": np.asarray(space.low, np.float32), "action_high": np.asarray(space.high, np.float32),
             "policy": f"minari:{dataset.spec.dataset_id}", "seed": 0,
+            "seed_ranges": np.zeros((0, 2), np.int64),  # the reset seeds of its episodes are unknown
             "code_version": str(dataset.storage.metadata.get("code_permalink") or "unknown")}
     data = concat_episodes(eps, meta)
     write_dataset(out, data)

@@ -37,7 +37,7 @@ from agents.config import PlanConfig
 from agents.evaluate import EpisodeResult, EvalResult
 from agents.gcbc_train import RelabelSampler
 from agents.planners import build_planner
-from envs.dataset import DatasetError, read_dataset, write_dataset
+from envs.dataset import DatasetError, dataset_seed_ranges, read_dataset, seed_ranges_of, write_dataset
 from wm import guards, pipeline
 from wm.cli import build_parser, main
 from worldmodel.checkpoint import (
@@ -485,6 +485,37 @@ def test_adjacent_seed_ranges_are_disjoint():
     guards.check_seeds_disjoint(5, 10, 0, 5)
     with pytest.raises(guards.RunError, match=r"set eval.seed >= 15 or eval.seed \+ eval.episodes <= 5"):
         guards.check_seeds_disjoint(5, 10, 0, 6)
+
+
+def test_evaluation_seeds_among_the_recorded_seeds_are_refused_when_the_config_forgot_them(run, sets, capsys):
+    # the config's data.seed no longer describes the file (edited after collection, or a reused data.path)
+    before = _digest(run)
+    err = _one_line_error(capsys, main(["eval", "--out", str(run), "--quiet", *sets, "--set", "data.seed=500",
+                                        "--set", "eval.seed=10"]))
+    assert "dataset.h5" in err and "recorded from seeds [0, 12)" in err and "evaluation (eval.seed" in err
+    assert _digest(run) == before
+
+
+def test_appending_seeds_already_recorded_is_refused_and_new_seeds_are_recorded(run, sets, capsys):
+    path = run / "data" / "dataset.h5"
+    before = _digest(run)
+    err = _one_line_error(capsys, main(["collect", "--append", "--out", str(run), "--quiet", *sets,
+                                        "--set", "data.seed=6"]))
+    assert "[0, 12)" in err and "new data (data.seed" in err
+    assert _digest(run) == before
+    assert main(["collect", "--append", "--out", str(run), "--quiet", *sets, "--set", "data.seed=40",
+                 "--set", "data.episodes=3"]) == 0
+    assert dataset_seed_ranges(path) == [[0, 12], [40, 3]]
+    assert read_dataset(path).num_episodes == 15
+
+
+def test_seed_ranges_of_files_written_before_they_were_recorded():
+    assert seed_ranges_of({"seed": 7}, 4) == [[7, 4]]
+    assert seed_ranges_of({"seed": 7, "seed_ranges": np.zeros((0, 2), np.int64)}, 4) == []  # unknown (Minari)
+    assert seed_ranges_of({}, 4) == []
+    guards.check_dataset_seeds(Path("d.h5"), [[0, 12], [40, 3]], 12, 28, "evaluation")
+    with pytest.raises(guards.RunError, match=r"d.h5: .*\[40, 43\), which overlap the evaluation seeds \[12, 41\)"):
+        guards.check_dataset_seeds(Path("d.h5"), [[0, 12], [40, 3]], 12, 29, "evaluation")
 
 
 # GCBC: a diverged policy is one line, never a result ------------------------------------------------------

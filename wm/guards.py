@@ -92,6 +92,17 @@ def check_seeds_disjoint(data_seed: int, data_episodes: int, eval_seed: int, eva
                        f"training episodes; set eval.seed >= {data_end} or eval.seed + eval.episodes <= {data_seed}")
 
 
+def check_dataset_seeds(path: Path, ranges: list[list[int]], seed: int, episodes: int, what: str) -> None:
+    """The seeds ``seed .. seed + episodes`` (``what``: evaluation or new data) are none of the
+    dataset file's recorded episode seeds (``[first, count]`` rows); half-open ranges."""
+    end = seed + episodes
+    for first, count in ranges:
+        if count > 0 and episodes > 0 and seed < first + count and first < end:
+            raise RunError(f"{path}: its episodes were recorded from seeds [{first}, {first + count}), which "
+                           f"overlap the {what} seeds [{seed}, {end}); choose seeds outside every recorded "
+                           f"range ({', '.join(f'[{a}, {a + n})' for a, n in ranges)})")
+
+
 def check_shapes(where: str, obs_shape: tuple[int, ...], action_dim: int, env: Any, env_name: str) -> None:
     """Observation shape and action size of data or a checkpoint (``where``) against the env's."""
     env_obs, env_act = tuple(env.observation_space.shape), int(env.action_space.shape[0])

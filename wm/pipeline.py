@@ -33,7 +33,7 @@ from agents.gcbc_train import fit_or_load
 from agents.report import results_table
 from agents.video import VideoOptions, find_decoder_probe
 from envs.collect import collect
-from envs.dataset import Episodes, read_dataset, state_scale
+from envs.dataset import Episodes, dataset_seed_ranges, read_dataset, state_scale
 from envs.offset import OffsetProtocol
 from envs.registration import env_facts, make_env
 from wm import guards
@@ -69,15 +69,23 @@ def collect_data(cfg: RunConfig, run_dir: Path, append: bool = False, progress: 
     path = dataset_path(cfg, run_dir)
     if path.exists() and not append:
         raise FileExistsError(f"{path}: dataset exists (wm collect --append adds to it)")
+    if path.exists():  # appending the same seeds again would record the same episodes twice
+        guards.check_dataset_seeds(path, dataset_seed_ranges(path), cfg.data.seed, cfg.data.episodes,
+                                   "new data (data.seed, data.episodes)")
     guards.prepare_run_dir(run_dir, *(() if cfg.data.path else ("data",)))
     data = collect(cfg.env, cfg.data, path, append=append, progress=progress)
     write_config(cfg, run_dir)
     return data
 
 
-def check_seeds(cfg: RunConfig) -> None:
-    """The evaluation seeds are disjoint from the data seeds (:func:`wm.guards.check_seeds_disjoint`)."""
+def check_seeds(cfg: RunConfig, run_dir: Path | None = None) -> None:
+    """The evaluation seeds are disjoint from the data seeds (:func:`wm.guards.check_seeds_disjoint`)
+    and, given ``run_dir``, from those its dataset file records (``data.path``, appends)."""
     guards.check_seeds_disjoint(cfg.data.seed, cfg.data.episodes, cfg.eval.seed, cfg.eval.episodes)
+    path = dataset_path(cfg, run_dir) if run_dir is not None else None
+    if path is not None and path.is_file():
+        guards.check_dataset_seeds(path, dataset_seed_ranges(path), cfg.eval.seed, cfg.eval.episodes,
+                                   "evaluation (eval.seed, eval.episodes)")
 
 
 def check_dataset(cfg: RunConfig, data: Episodes, path: Path) -> None:
@@ -195,7 +203,7 @@ def check_eval(cfg: RunConfig, run_dir: Path, checkpoint: Path | None, force: bo
     """Before any work: evaluation seeds are not data seeds, the run's and the checkpoint's env are the
     config's, the checkpoint's shapes fit the env, and no results of another evaluation would be
     replaced (unless ``force``)."""
-    check_seeds(cfg)
+    check_seeds(cfg, run_dir)
     ours = to_dict(cfg)["env"]
     guards.check_same_env(run_dir / "config.yaml", guards.run_config_env(run_dir), ours, "run is")
     if set(cfg.eval.all_agents()) & set(MODEL_AGENTS):
@@ -295,7 +303,7 @@ def _evaluate_one(cfg: RunConfig, run_dir: Path, name: str, agent: Any, protocol
 
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> list[dict[str, Any]]:
     """``wm run``: collect (unless ``data.path`` is set), train, evaluate, into a new run directory."""
-    check_seeds(cfg)
+    check_seeds(cfg, run_dir)
     if run_dir.is_dir() and any(run_dir.iterdir()):
         raise guards.RunError(f"{run_dir}: run directory exists and is not empty; wm run starts a new run, so "
                               f"choose another --out (on an existing run: wm collect --append, wm train --resume, "
