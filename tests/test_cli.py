@@ -39,7 +39,10 @@ def test_collect_train_eval_inspect(tmp_path, tiny_overrides, capsys):
     # collecting again refuses to overwrite; --append adds
     assert main(["collect", "--out", str(run), "--quiet", *sets]) == 2
     assert "exists" in capsys.readouterr().err
-    assert main(["collect", "--out", str(run), "--quiet", "--append", *sets]) == 0
+    # an append with the same seeds would repeat its episodes: refused; new seeds are added
+    assert main(["collect", "--out", str(run), "--quiet", "--append", *sets]) == 2
+    assert "overlap" in capsys.readouterr().err
+    assert main(["collect", "--out", str(run), "--quiet", "--append", *sets, "--set", "data.seed=1000"]) == 0
     assert main(["data", "inspect", str(run / "data" / "dataset.h5")]) == 0
     assert "episodes 24" in capsys.readouterr().out
     assert main(["train", "--out", str(run), "--quiet", *sets]) == 0
