@@ -321,6 +321,26 @@ def test_a_save_switches_units_and_keeps_only_the_current_one(tmp_path):
     assert unit.name == "step-00000004-1"
 
 
+def test_a_reader_whose_unit_a_save_removes_reads_the_new_unit(tmp_path, monkeypatch):
+    ckpt = tmp_path / "checkpoints"
+    write_checkpoint(ckpt, 2, _unit_files(2))
+    real = worldmodel.checkpoint.read_weights
+    saves = []
+
+    def save_first(path):  # a concurrent `wm train` switches to step 4 after the reader resolved step 2
+        if not saves:
+            saves.append(write_checkpoint(ckpt, 4, _unit_files(4)))
+        return real(path)
+
+    monkeypatch.setattr(worldmodel.checkpoint, "read_weights", save_first)
+    model = load_model(ckpt)
+    assert saves and not (ckpt / "step-00000002").exists()
+    expected = WorldModel(ModelConfig(latent_dim=4, hidden_dim=16, frameskip=2), (4,), 2)
+    expected.load_state_dict(safetensors.torch.load(_unit_files(4)[WEIGHTS]))
+    pairs = zip(model.state_dict().values(), expected.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+
+
 def test_a_flat_checkpoint_of_an_earlier_version_is_read_resumed_and_replaced_by_a_unit(tiny_data, tmp_path):
     straight = Trainer(*_configs(), tiny_data, tmp_path / "a", progress=False)
     straight.fit()

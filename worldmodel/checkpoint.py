@@ -253,8 +253,27 @@ def read_checkpoint_config(ckpt_dir: str | Path) -> dict[str, Any]:
 
 def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> WorldModel:
     """Rebuild the model from ``config.yaml`` and load ``model.safetensors`` (no pickle) of the
-    checkpoint's current unit (or of a flat checkpoint)."""
-    ckpt_dir = checkpoint_dir(ckpt_dir)
+    checkpoint's current unit (or of a flat checkpoint).
+
+    A unit removed while it is read (a running ``wm train`` switched to a newer one) is read
+    again from the unit ``LATEST`` names then; weights and config always come from one unit.
+    """
+    for attempt in range(READ_ATTEMPTS):
+        unit = checkpoint_dir(ckpt_dir)
+        try:
+            return _load_unit(unit, device)
+        except CheckpointError:
+            if unit.exists() or attempt == READ_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+READ_ATTEMPTS = 3
+"""Reads of a checkpoint whose unit a concurrent save removed before the read gives up."""
+
+
+def _load_unit(ckpt_dir: Path, device: str | torch.device) -> WorldModel:
+    """:func:`load_model` of one unit (or flat checkpoint) directory."""
     config = read_checkpoint_config(ckpt_dir)
     try:
         cfg = ModelConfig(**config["model"])

@@ -46,7 +46,7 @@ XML = """
 </mujoco>
 """
 
-ENV_ID = "examples/PolarReach-v0"
+ENV_ID = "polar_reach/PolarReach-v0"
 
 
 class PolarReachEnv(gym.Env):
