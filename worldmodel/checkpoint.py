@@ -251,6 +251,10 @@ def read_checkpoint_config(ckpt_dir: str | Path) -> dict[str, Any]:
     return config
 
 
+READ_ATTEMPTS = 3
+"""Reads of a checkpoint whose unit a concurrent save removed before the read gives up."""
+
+
 def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> WorldModel:
     """Rebuild the model from ``config.yaml`` and load ``model.safetensors`` (no pickle) of the
     checkpoint's current unit (or of a flat checkpoint).
@@ -266,10 +270,6 @@ def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> Worl
             if unit.exists() or attempt == READ_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-READ_ATTEMPTS = 3
-"""Reads of a checkpoint whose unit a concurrent save removed before the read gives up."""
 
 
 def _load_unit(ckpt_dir: Path, device: str | torch.device) -> WorldModel:
