@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -29,11 +30,13 @@ def _wm(args: list[str], cwd, pythonpath: str | None) -> subprocess.CompletedPro
 
 @pytest.mark.slow
 def test_a_users_package_from_pip_install_to_a_results_table(tmp_path):
+    source = shutil.copytree(PACKAGE, tmp_path / "polar_reach")  # setuptools builds in the source tree
     site = tmp_path / "site"  # where pip puts the user's package (a target dir, not this environment)
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-                          str(PACKAGE)], capture_output=True, text=True, timeout=600)
+                          str(source)], capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr
     assert (site / "polar_reach.py").is_file()
+    assert not {"build", "polar_reach.egg-info"} & {p.name for p in PACKAGE.iterdir()}  # the repository untouched
     home = tmp_path / "home"  # the user's own directory: nothing of the repository is importable from it
     home.mkdir()
     sets = [x for o in TINY for x in ("--set", o)] + ["--set", "data.workers=2"]

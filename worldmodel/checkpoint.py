@@ -26,8 +26,9 @@ import dataclasses
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import safetensors
 import safetensors.torch
@@ -43,6 +44,9 @@ FLAT_FILES = (WEIGHTS, CONFIG, TRAIN_STATE, "decoder_probe.safetensors", "decode
 """The files of a unit, which a flat checkpoint keeps directly in the checkpoint directory."""
 STEP_DIR = re.compile(r"step-\d+(?:-\d+)?")
 """The name of a unit directory: ``step-<step>`` (``-<k>`` when a step is saved again)."""
+
+
+T = TypeVar("T")
 
 
 class CheckpointError(ValueError):
@@ -239,9 +243,30 @@ def _check_one_step(ckpt_dir: Path, config: dict[str, Any], metadata: dict[str, 
                               f"rewrites both)")
 
 
-def read_checkpoint_config(ckpt_dir: str | Path) -> dict[str, Any]:
-    """The parsed ``config.yaml`` of a checkpoint (of its current unit)."""
-    path = checkpoint_dir(ckpt_dir) / CONFIG
+READ_ATTEMPTS = 3
+"""Reads of a checkpoint whose unit a concurrent save removed before the read gives up."""
+
+
+def read_current(ckpt_dir: str | Path, read: Callable[[Path], T]) -> T:
+    """``read(unit)`` of the checkpoint's current unit (or of a flat ``ckpt_dir``).
+
+    A unit that a running ``wm train`` removed while it was read (it switched ``LATEST`` to a
+    newer one) is read again from the unit ``LATEST`` names then, so what ``read`` returns
+    always comes from one unit; any other :class:`CheckpointError` is raised at once.
+    """
+    for _ in range(READ_ATTEMPTS - 1):
+        unit = checkpoint_dir(ckpt_dir)
+        try:
+            return read(unit)
+        except CheckpointError:
+            if unit.exists():
+                raise
+    return read(checkpoint_dir(ckpt_dir))
+
+
+def _read_config(unit: Path) -> dict[str, Any]:
+    """The parsed ``config.yaml`` of one unit (or flat checkpoint) directory."""
+    path = unit / CONFIG
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
@@ -251,30 +276,20 @@ def read_checkpoint_config(ckpt_dir: str | Path) -> dict[str, Any]:
     return config
 
 
-READ_ATTEMPTS = 3
-"""Reads of a checkpoint whose unit a concurrent save removed before the read gives up."""
+def read_checkpoint_config(ckpt_dir: str | Path) -> dict[str, Any]:
+    """The parsed ``config.yaml`` of a checkpoint (of its current unit)."""
+    return read_current(ckpt_dir, _read_config)
 
 
 def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> WorldModel:
     """Rebuild the model from ``config.yaml`` and load ``model.safetensors`` (no pickle) of the
-    checkpoint's current unit (or of a flat checkpoint).
-
-    A unit removed while it is read (a running ``wm train`` switched to a newer one) is read
-    again from the unit ``LATEST`` names then; weights and config always come from one unit.
-    """
-    for attempt in range(READ_ATTEMPTS):
-        unit = checkpoint_dir(ckpt_dir)
-        try:
-            return _load_unit(unit, device)
-        except CheckpointError:
-            if unit.exists() or attempt == READ_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    checkpoint's current unit (or of a flat checkpoint); both from one unit (:func:`read_current`)."""
+    return read_current(ckpt_dir, lambda unit: _load_unit(unit, device))
 
 
 def _load_unit(ckpt_dir: Path, device: str | torch.device) -> WorldModel:
     """:func:`load_model` of one unit (or flat checkpoint) directory."""
-    config = read_checkpoint_config(ckpt_dir)
+    config = _read_config(ckpt_dir)
     try:
         cfg = ModelConfig(**config["model"])
     except (TypeError, ValueError) as err:

@@ -27,7 +27,7 @@ from torch import nn
 from tqdm import tqdm
 
 from envs.dataset import Episodes
-from worldmodel.checkpoint import CheckpointError, atomic_write, check_finite, checkpoint_dir
+from worldmodel.checkpoint import CheckpointError, atomic_write, check_finite, checkpoint_dir, read_current
 from worldmodel.config import TrainConfig
 from worldmodel.data import WindowSampler
 from worldmodel.decoders import ConvDecoder
@@ -71,8 +71,12 @@ class DecoderProbe(nn.Module):
     @classmethod
     def load(cls, ckpt_dir: str | Path, device: str | torch.device = "cpu") -> DecoderProbe:
         """Rebuild from ``decoder_probe.yaml`` and load ``decoder_probe.safetensors`` (no pickle) of the
-        checkpoint's current unit (or a flat ``ckpt_dir``)."""
-        ckpt_dir = checkpoint_dir(ckpt_dir)
+        checkpoint's current unit (or a flat ``ckpt_dir``), both from one unit (:func:`read_current`)."""
+        return read_current(ckpt_dir, lambda unit: cls._load_unit(unit, device))
+
+    @classmethod
+    def _load_unit(cls, ckpt_dir: Path, device: str | torch.device) -> DecoderProbe:
+        """:meth:`load` of one unit (or flat checkpoint) directory."""
         try:
             cfg = yaml.safe_load((ckpt_dir / PROBE_CONFIG).read_text())
             probe = cls(int(cfg["latent_dim"]), tuple(cfg["image_shape"]), int(cfg["channels"]))
