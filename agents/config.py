@@ -129,6 +129,10 @@ class EvalConfig:
     """Extra env constructor kwargs at evaluation only (e.g. ``same_room`` is a reset option)."""
     workers: int = 1
     """Local processes the episodes are split across (results identical to 1); under torchrun, the ranks."""
+    plan_threads: int = 0
+    """Threads each latent plan scores its candidates on, one slice of the population per thread with one
+    torch thread each (``agents/population.py``; costs identical to 1). 0: the process's torch thread
+    count (``wm``: the free cores; a worker of ``workers``: its share); 1: no split."""
     videos: int = 0
     """Render the first ``videos`` episodes of each agent to ``eval/<name>/videos/*.mp4``."""
     gcbc_steps: int = 3000
@@ -162,8 +166,9 @@ class EvalConfig:
         for name in ("workers", "gcbc_steps", "gcbc_batch_size", "gcbc_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if self.videos < 0:
-            raise ValueError(f"videos: must be >= 0, got {self.videos}")
+        for name in ("videos", "plan_threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
         if not self.gcbc_lr > 0:
             raise ValueError(f"gcbc_lr: must be > 0, got {self.gcbc_lr}")
 

@@ -20,20 +20,21 @@ MODEL_AGENTS = ("mpc", "sim-latent")
 
 def build_agent(name: str, plan: PlanConfig, action_space, model: WorldModel | None = None,
                 frameskip: int = 1, device: str = "cpu", policy: GCBCPolicy | None = None,
-                state_scale: Any = None) -> BaseAgent:
+                state_scale: Any = None, plan_threads: int = 0) -> BaseAgent:
     """``mpc`` (needs ``model``), ``oracle`` (same planner and budget, true simulator), the ladder's
     ``oracle-goal`` (needs ``state_scale (S,)``, the data's state std) and ``sim-latent`` (needs a state
     ``model``), ``random`` or ``gcbc`` (needs a trained ``policy``).
 
     ``frameskip`` (env steps each planned action is held) is the oracle's; it uses the model's
-    when a model is given, so both planners search the same space.
+    when a model is given, so both planners search the same space. ``plan_threads`` is the latent
+    ``mpc`` agent's population split (:class:`agents.population.PopulationSplitter`).
     """
     low, high = action_space.low, action_space.high
     frameskip = model.frameskip if model is not None else frameskip
     if name == "mpc":
         if model is None:
             raise ValueError("agent 'mpc' needs a trained model (checkpoint)")
-        return MPCAgent(model, build_planner(plan), plan, low, high, device)
+        return MPCAgent(model, build_planner(plan), plan, low, high, device, plan_threads)
     if name == "oracle":
         return OracleMPCAgent(build_planner(plan), plan, low, high, frameskip)
     if name == "oracle-goal":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ import torch
 from agents.config import PlanConfig
 from agents.costs import goal_cost
 from agents.planners import Planner
+from agents.population import PopulationSplitter
 from agents.protocol import BaseAgent
 from worldmodel.fast_rollout import planning_rollout
 from worldmodel.model import WorldModel
@@ -77,18 +79,22 @@ class MPCAgent(RecedingHorizonAgent):
     Candidates (env actions ``(N, H, A)``) are rolled out by the model's own
     :meth:`~worldmodel.model.WorldModel.rollout_env_actions` (which holds each action
     ``frameskip`` env steps) through :func:`worldmodel.fast_rollout.planning_rollout` at
-    ``cfg.precision``, rebuilt from the model's weights at every :meth:`reset`.
+    ``cfg.precision``, rebuilt from the model's weights at every :meth:`reset`.  A population is
+    scored in ``threads`` slices side by side (:class:`~agents.population.PopulationSplitter`; 0: the
+    process's torch thread count), with the same costs as in one.
     """
 
     imagines = True
 
     def __init__(self, model: WorldModel, planner: Planner, cfg: PlanConfig, low: np.ndarray,
-                 high: np.ndarray, device: str | torch.device = "cpu"):
+                 high: np.ndarray, device: str | torch.device = "cpu", threads: int = 0):
         super().__init__(planner, cfg, low, high, model.frameskip)
+        self.split = PopulationSplitter(threads if self.device_is_cpu(device) else 1)
         self.model, self.device = model.eval(), torch.device(device)
         self._z0: torch.Tensor | None = None
         self._z_goal: torch.Tensor | None = None
         self._roll = planning_rollout(self.model, DTYPES[cfg.precision])
+        self._frames: deque[np.ndarray] = deque(maxlen=(model.cfg.history - 1) * model.frameskip + 1)
 
     def _encode(self, obs: np.ndarray) -> torch.Tensor:
         with torch.no_grad():  # not inference_mode: gradient planners differentiate through these latents
@@ -96,18 +102,44 @@ class MPCAgent(RecedingHorizonAgent):
 
     def reset(self, obs: np.ndarray, info: dict) -> None:
         super().reset(obs, info)
+        self._frames.clear()
         self._z_goal = self._encode(info["goal"])  # encoded once per episode
         self._roll = planning_rollout(self.model, DTYPES[self.cfg.precision])
 
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The next env action ``(A,)``; every observation is kept for a history model's context."""
+        self._frames.append(obs)
+        return super().act(obs)
+
     def _begin(self, obs: np.ndarray) -> None:
-        self._z0 = self._encode(obs)
+        """The start of the plan: the latent of ``obs`` ``(D,)``, or with ``history: c > 1`` the latents
+        of the last ``c`` observations ``frameskip`` env steps apart, ``(1, c, D)`` oldest first (the
+        episode's first observation stands in for those before it)."""
+        c = self.model.cfg.history
+        if c == 1:
+            self._z0 = self._encode(obs)
+            return
+        frames = list(self._frames) or [obs]
+        rows = [max(0, len(frames) - 1 - j * self.frameskip) for j in range(c - 1, -1, -1)]
+        with torch.no_grad():
+            window = torch.as_tensor(np.stack([frames[i] for i in rows]), device=self.device)
+            self._z0 = self.model.encode(window)[None]
+
+    @staticmethod
+    def device_is_cpu(device: str | torch.device) -> bool:
+        """Whether ``device`` is the CPU (a population split only pays there)."""
+        return torch.device(device).type == "cpu"
 
     def _cost(self, actions: torch.Tensor) -> torch.Tensor:
         """``actions (N, H, A)`` -> ``(N,)``.
 
         Differentiable when ``actions`` require grad (for ``gd`` / ``cem_gd``); otherwise it
-        runs under ``torch.inference_mode`` (no autograd bookkeeping).
+        runs under ``torch.inference_mode`` (no autograd bookkeeping), split over ``self.split``'s threads.
         """
+        return self.split(self._score, actions)
+
+    def _score(self, actions: torch.Tensor) -> torch.Tensor:
+        """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread."""
         with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
             z = self.model.rollout_env_actions(self._z0, actions, self._roll)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).cpu()

@@ -5,7 +5,9 @@ Measured in one invocation, each thread count in a fresh process (``OMP_WAIT_POL
 * the median wall time of one CEM plan (``--samples`` x ``--iterations``, horizon ``--horizon``)
   through ``MPCAgent``'s latent cost, for three rollout paths: ``reference`` (the generic
   ``WorldModel.rollout``, the path before optimisation), ``fp32`` (the planning rollout,
-  :mod:`worldmodel.fast_rollout`, the default) and ``bf16`` (``plan.precision: bf16``);
+  :mod:`worldmodel.fast_rollout`) and ``bf16`` (``plan.precision: bf16``), each on torch's
+  intra-op threads; with more than one thread also ``fp32_split`` and ``bf16_split``, the
+  population scored in one slice per thread (:mod:`agents.population`, the default of ``wm eval``);
   the goal is encoded once (``reset``), the start observation once per plan (timed apart);
 * the median time of two floors of the predictor's exact shapes, for the same number of
   predictor calls (float32 and bfloat16): the bare batched matmul chain (``x @ W``, the
@@ -45,6 +47,7 @@ from worldmodel.model import WorldModel
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS = ("reference", "fp32", "bf16")
+SPLIT_PATHS = ("fp32_split", "bf16_split")
 
 
 def linear_shapes(model: WorldModel) -> list[tuple[int, int]]:
@@ -85,11 +88,13 @@ def layer_chain(shapes: list[tuple[int, int]], batch: int, calls: int, dtype: to
 
 
 def latent_agent(model: WorldModel, plan: PlanConfig, env, obs, info, path: str) -> MPCAgent:
-    """An ``MPCAgent`` ready to plan from ``obs``; ``path='reference'`` swaps in ``model.rollout``."""
-    precision = "bf16" if path == "bf16" else "fp32"
+    """An ``MPCAgent`` ready to plan from ``obs``; ``path='reference'`` swaps in ``model.rollout``;
+    ``*_split`` paths score the population in one slice per torch thread, the others in one slice."""
+    precision = "bf16" if path.startswith("bf16") else "fp32"
     cfg = PlanConfig(**{**plan.__dict__, "precision": precision})
+    threads = torch.get_num_threads() if path.endswith("_split") else 1
     agent = MPCAgent(model, CEM(plan.samples, plan.iterations, plan.elites, seed=0), cfg,
-                     env.action_space.low, env.action_space.high)
+                     env.action_space.low, env.action_space.high, threads=threads)
     agent.reset(obs, info)
     if path == "reference":
         agent._roll = model.rollout  # the generic, pre-optimisation rollout
@@ -122,26 +127,28 @@ def measure(args: argparse.Namespace) -> dict:
                       horizon=args.horizon)
     out: dict = {"threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                  "plan_max_diff": {}}
-    agents = {path: latent_agent(model, plan, env, obs, info, path) for path in PATHS}
+    paths = PATHS + (SPLIT_PATHS if args.threads > 1 else ())
+    agents = {path: latent_agent(model, plan, env, obs, info, path) for path in paths}
 
     def planner(agent: MPCAgent):
         def run() -> torch.Tensor:
             agent.planner.seed(0)
             return agent.planner.plan(agent._cost, plan.horizon, agent.low, agent.high)
         return run
-    runs = [planner(agents[path]) for path in PATHS]
+    runs = [planner(agents[path]) for path in paths]
     calls, shapes = args.iterations * args.horizon, linear_shapes(model)
     floors = [chain(shapes, args.samples, calls, dtype) for chain in (matmul_chain, layer_chain)
               for dtype in (torch.float32, torch.bfloat16)]
     oracle = [] if args.no_oracle else [oracle_plan(cfg, plan, env, obs, args.threads)]
     times = [1000 * t for t in interleaved_medians(runs + floors + oracle, args.repeats)]  # round-robin
-    out["plan_ms"] = dict(zip(PATHS, times[:3], strict=True))
-    out["matmul_ms"] = {"fp32": times[3], "bf16": times[4]}
-    out["floor_ms"] = {"fp32": times[5], "bf16": times[6]}
+    n = len(paths)
+    out["plan_ms"] = dict(zip(paths, times[:n], strict=True))
+    out["matmul_ms"] = {"fp32": times[n], "bf16": times[n + 1]}
+    out["floor_ms"] = {"fp32": times[n + 2], "bf16": times[n + 3]}
     if oracle:
-        out["oracle_ms"], out["oracle_timing"] = times[7], "interleaved"
-    plans = {path: run() for path, run in zip(PATHS, runs, strict=True)}
-    for path in PATHS[1:]:
+        out["oracle_ms"], out["oracle_timing"] = times[n + 4], "interleaved"
+    plans = {path: run() for path, run in zip(paths, runs, strict=True)}
+    for path in paths[1:]:
         out["plan_max_diff"][path] = float((plans[path] - plans["reference"]).abs().max())
     out["encode_ms"] = 1000 * median_time(lambda: agents["fp32"]._encode(obs), args.repeats)
     env.close()
@@ -158,6 +165,9 @@ def summarise(run: dict) -> dict:
          "planner_over_floor_bf16": run["plan_ms"]["bf16"] / run["floor_ms"]["bf16"],
          "reference_over_fp32": run["plan_ms"]["reference"] / run["plan_ms"]["fp32"],
          "reference_over_bf16": run["plan_ms"]["reference"] / run["plan_ms"]["bf16"]}
+    if "fp32_split" in run["plan_ms"]:
+        s["fp32_over_fp32_split"] = run["plan_ms"]["fp32"] / run["plan_ms"]["fp32_split"]
+        s["bf16_over_bf16_split"] = run["plan_ms"]["bf16"] / run["plan_ms"]["bf16_split"]
     if "oracle_ms" in run:
         s["latent_over_oracle"] = run["plan_ms"]["fp32"] / run["oracle_ms"]
         s["latent_bf16_over_oracle"] = run["plan_ms"]["bf16"] / run["oracle_ms"]
@@ -176,6 +186,9 @@ def report(res: dict) -> str:
                      f"bf16 {m['bf16']:.1f}; "
                      f"planner/matmul {r['planner_over_matmul']:.2f} (bf16 {r['planner_over_matmul_bf16']:.2f}, "
                      f"goal <= 2); encode {run['encode_ms']:.2f} ms")
+        if "fp32_split" in p:
+            lines.append(f"    population split over {run['threads']} threads ms: fp32 {p['fp32_split']:.1f}, "
+                         f"bf16 {p['bf16_split']:.1f} (goal <= 100)")
         f = run["floor_ms"]
         lines.append(f"    layer chain (addmm + LayerNorm + GELU) ms: fp32 {f['fp32']:.1f}, bf16 {f['bf16']:.1f}; "
                      f"planner/layer chain {r['planner_over_floor']:.2f} (bf16 {r['planner_over_floor_bf16']:.2f}, "

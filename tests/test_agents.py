@@ -44,6 +44,28 @@ def test_latent_mpc_with_every_planner(planner):
     assert agent.imagined_latents().shape == (4, 8)
 
 
+@pytest.mark.parametrize("planner", ["cem", "gd"])
+def test_history_mpc_starts_each_plan_from_the_last_observations_a_model_step_apart(planner):
+    torch.manual_seed(0)
+    model = WorldModel(ModelConfig(latent_dim=8, hidden_dim=32, depth=1, frameskip=2, history=3), (4,), 2).eval()
+    env = make_env("wm/TwoRoom-v0")
+    agent = build_agent("mpc", small_plan(planner), env.action_space, model)
+    agent.seed(0)
+    obs, info = env.reset(seed=0)
+    agent.reset(obs, info)
+    seen = []
+    for _ in range(7):  # plans at env steps 0, 2, 4, 6 (replan every frameskip)
+        seen.append(obs)
+        action = agent.act(obs)
+        obs, *_ = env.step(action)
+    expected = model.encode(np.stack([seen[2], seen[4], seen[6]]))[None]  # (1, c, D), oldest first
+    torch.testing.assert_close(agent._z0, expected)
+    assert agent.imagined_latents().shape == (4, 8)
+    agent.reset(obs, info)
+    agent.act(obs)  # a new episode: its first observation stands in for the ones before it
+    torch.testing.assert_close(agent._z0, model.encode(np.stack([obs] * 3))[None])
+
+
 def test_latent_cost_is_differentiable_only_when_asked():
     env = make_env("wm/TwoRoom-v0")
     agent = build_agent("mpc", small_plan("gd"), env.action_space, random_model())

@@ -50,6 +50,24 @@ def test_quick_suite_end_to_end(tmp_path, tiny_overrides, monkeypatch):
     assert main(args) == 2  # the run directory exists: refuse rather than overwrite
 
 
+def test_later_seeds_reuse_the_data_and_skip_the_simulator_agents(tmp_path, tiny_overrides, monkeypatch):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    sets = ", ".join([*tiny_overrides, "eval.episodes=2"])
+    (suite / "tiny.yaml").write_text(
+        f"name: tiny\nconfig: {REPO / 'configs' / 'tworoom_state.yaml'}\nset: [{sets}]\nseeds: [0, 1]\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text(f"{README_START}\n{README_END}\n")
+    assert main(["bench", "--suite", str(suite), "--results", "res", "--runs", "runs", "--quiet"]) == 0
+    record = json.loads((tmp_path / "res" / "tiny.json").read_text())
+    first, later = record["seed_runs"]
+    assert {"mpc", "oracle", "random"} == set(first["agents"]) and set(later["agents"]) == {"mpc"}
+    assert later["seed"] == 1 and later["train_s"] > 0
+    assert not (tmp_path / "runs" / "tiny-s1" / "data").exists()  # trained on the first seed's dataset
+    later_cfg = (tmp_path / "runs" / "tiny-s1" / "config.yaml").read_text()
+    assert str(tmp_path / "runs" / "tiny" / "data" / "dataset.h5") in later_cfg
+
+
 def _agent(rate, lo, hi, n=10):
     return {"success_rate": rate, "success_ci95": [lo, hi], "episodes": n, "act_ms_per_step": 3.0}
 

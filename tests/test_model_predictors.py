@@ -53,9 +53,10 @@ def test_transformer_uses_history_and_action_but_only_the_last_k():
 
 
 @settings(max_examples=10, deadline=None)
-@given(history=st.integers(1, 4), start=st.integers(1, 4), horizon=st.integers(1, 5))
-def test_rollout_from_history_equals_sliding_window_predicts(history, start, horizon):
-    m = randomize(model(history=history))
+@given(predictor=st.sampled_from(["mlp", "transformer"]), history=st.integers(1, 4), start=st.integers(1, 4),
+       horizon=st.integers(1, 5))
+def test_rollout_from_history_equals_sliding_window_predicts(predictor, history, start, horizon):
+    m = randomize(model(predictor, history=history))
     g = torch.Generator().manual_seed(history * 100 + start * 10 + horizon)
     hist, actions = torch.randn(2, start, 6, generator=g), torch.randn(2, horizon, 4, generator=g)
     with torch.no_grad():
@@ -67,22 +68,49 @@ def test_rollout_from_history_equals_sliding_window_predicts(history, start, hor
         torch.testing.assert_close(m.rollout(hist, actions), torch.stack(manual, 1))
 
 
-@pytest.mark.parametrize(("predictor", "history"), [("mlp", 1), ("transformer", 1), ("transformer", 3)])
+@pytest.mark.parametrize(("predictor", "history"), [("mlp", 1), ("mlp", 3), ("transformer", 1), ("transformer", 3)])
 def test_teacher_forcing_uses_observed_latents(predictor, history):
     m = randomize(model(predictor, history))
-    z, actions = torch.randn(3, 5, 6), torch.randn(3, 4, 4)
+    z, actions = torch.randn(3, 6, 6), torch.randn(3, 5, 4)
     with torch.no_grad():
         tf = predict_sequence(m, z, actions, "teacher_forcing")
-        manual = torch.stack([m.predict(z[:, max(0, t - history + 1):t + 1], actions[:, t]) for t in range(4)], 1)
+        manual = torch.stack([m.predict(z[:, max(0, t - history + 1):t + 1], actions[:, t]) for t in range(5)], 1)
         torch.testing.assert_close(tf, manual)
         ar = predict_sequence(m, z, actions, "autoregressive")
-    torch.testing.assert_close(ar[:, 0], tf[:, 0])  # the first step is the same prediction
-    assert not torch.allclose(ar[:, 1:], tf[:, 1:])  # later steps feed predictions vs observations
+    c = history
+    torch.testing.assert_close(ar[:, :c], tf[:, :c])  # up to step c, predictions start from observed latents
+    assert not torch.allclose(ar[:, c:], tf[:, c:])  # later steps feed predictions vs observations
 
 
-def test_history_needs_the_transformer():
-    with pytest.raises(ValueError, match="history"):
-        ModelConfig(predictor="mlp", history=2)
+@pytest.mark.parametrize("predictor", ["mlp", "transformer"])
+def test_autoregressive_loss_rolls_out_from_the_observed_context(predictor):
+    m = randomize(model(predictor, history=3))
+    z, actions = torch.randn(2, 6, 6), torch.randn(2, 5, 4)
+    with torch.no_grad():
+        ar = predict_sequence(m, z, actions, "autoregressive")
+        torch.testing.assert_close(ar[:, 2:], m.rollout(z[:, :3], actions[:, 2:]))  # context z_0, z_1, z_2
+        later = z.clone()
+        later[:, 3:] += 5.0  # observations after the context never reach the predictions
+        torch.testing.assert_close(predict_sequence(m, later, actions, "autoregressive"), ar)
+        assert predict_sequence(m, z, actions[:, :2], "autoregressive").shape == (2, 2, 6)  # shorter than c
+
+
+def test_mlp_predictor_with_history_reads_its_window_and_pads_a_short_one():
+    m = randomize(model("mlp", history=3))
+    z, a = torch.randn(2, 5, 6), torch.randn(2, 4)
+    with torch.no_grad():
+        base = m.predict(z, a)
+        older, in_window = z.clone(), z.clone()
+        older[:, 1] += 5.0  # outside the window of 3
+        in_window[:, 2] += 5.0
+        assert torch.equal(m.predict(older, a), base)
+        assert not torch.allclose(m.predict(in_window, a), base)
+        still = z[:, -1:].expand(-1, 3, -1)  # a window of one latent = the same latent three times
+        torch.testing.assert_close(m.predict(z[:, -1], a), m.predict(still, a))
+    assert m.predictor.net[0].in_features == 3 * 6 + 4
+
+
+def test_pred_mode_is_validated():
     with pytest.raises(ValueError, match="pred_mode"):
         from worldmodel.config import TrainConfig
 

@@ -18,12 +18,48 @@ def test_defaults_fill_only_what_is_unset():
     assert mine == {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "3", "WM_ALLOCATOR": "system"}
 
 
-def test_free_cores_counts_the_load(monkeypatch):
+def test_free_cores_counts_the_busy_cores(monkeypatch):
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (1.6, 0.0, 0.0))
+    monkeypatch.setattr(runtime, "busy_cores", lambda: 1.6)
     assert runtime.free_cores() == 2
-    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    monkeypatch.setattr(runtime, "busy_cores", lambda: 9.0)
     assert runtime.free_cores() == 1
+
+
+def test_free_cores_falls_back_to_the_load_average(monkeypatch):
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(runtime, "busy_cores", lambda: None)
+    monkeypatch.setattr(runtime.os, "getloadavg", lambda: (0.4, 0.0, 0.0))
+    assert runtime.free_cores() == 4
+
+
+def _stat(path, busy: int, idle: int, cpus: int = 2) -> None:
+    """A /proc/stat with ``busy`` user jiffies and ``idle`` idle jiffies (plus 1 iowait), over ``cpus`` CPUs."""
+    rows = [f"cpu  {busy} 0 0 {idle} 1 0 0 0 0 0"] + [f"cpu{i} 0 0 0 0 0 0 0 0 0 0" for i in range(cpus)]
+    path.write_text("\n".join([*rows, "intr 0", "ctxt 0"]) + "\n")
+
+
+def test_busy_cores_reads_two_samples_of_proc_stat(tmp_path, monkeypatch):
+    path = tmp_path / "stat"
+    _stat(path, busy=100, idle=100)
+    assert runtime.cpu_times(str(path)) == (100, 201, 2)
+
+    def later(seconds):  # between the two reads one of the two CPUs was busy: 10 busy, 10 idle jiffies
+        _stat(path, busy=110, idle=110)
+    monkeypatch.setattr(runtime.time, "sleep", later)
+    assert runtime.busy_cores(0.1, str(path)) == pytest.approx(1.0)
+
+
+def test_busy_cores_is_none_where_proc_stat_is_unreadable(tmp_path):
+    assert runtime.busy_cores(0.0, str(tmp_path / "missing")) is None
+    (tmp_path / "bad").write_text("not a stat file\n")
+    assert runtime.busy_cores(0.0, str(tmp_path / "bad")) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/stat")
+def test_busy_cores_reads_this_machine():
+    busy = runtime.busy_cores()
+    assert busy is not None and 0.0 <= busy <= (runtime.cpu_times() or (0, 0, 1))[2] + 0.5
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")

@@ -63,6 +63,21 @@ def test_plan_speed_markdown_shows_the_layer_chain_floor_when_timed(tmp_path):
     assert header.count("|") == rule.count("|") == 15
 
 
+def test_plan_speed_markdown_shows_the_population_split_when_timed(tmp_path):
+    res = fake_plan_speed()
+    one = json.loads(json.dumps(res["runs"][0]))
+    one["threads"] = 1
+    res["runs"][0]["plan_ms"].update(fp32_split=70.25, bf16_split=55.0)
+    res["runs"].insert(0, one)
+    (tmp_path / "plan_speed.json").write_text(json.dumps(res))
+    md = speed_markdown(tmp_path)
+    assert "| 1 | 150.0 | 120.5 | 80.3 | - | - | 100.0 |" in md
+    assert "| 2 | 150.0 | 120.5 | 80.3 | 70.2 | 55.0 | 100.0 |" in md
+    assert "`eval.plan_threads`" in md
+    header, rule = md.splitlines()[4:6]
+    assert header.count("|") == rule.count("|") == 13
+
+
 def test_speed_markdown_one_file_and_bad_json(tmp_path):
     (tmp_path / "scaling.json").write_text(json.dumps(fake_scaling()))
     md = speed_markdown(tmp_path, link_dir="r")

@@ -148,7 +148,8 @@ def load_agent(run_dir: str | Path, agent: str = "mpc", device: str = "cpu", **p
     policy = _gcbc_policy(cfg, Path(run_dir), device) if agent == "gcbc" else None
     env = make_registered(cfg.env.id, **cfg.env.make_kwargs())
     try:
-        built = build_agent(agent, plan, env.action_space, model, cfg.model.frameskip, device, policy, scale)
+        built = build_agent(agent, plan, env.action_space, model, cfg.model.frameskip, device, policy, scale,
+                            cfg.eval.plan_threads)
     finally:
         env.close()
     built.run_env = RunEnv.of(cfg)  # type: ignore[attr-defined]

@@ -16,6 +16,9 @@ A suite is a folder of YAML task files (``configs/bench/*.yaml``)::
 Every row evaluates the control ladder (``oracle``, ``oracle-goal``, ``sim-latent`` where the
 model is a state model, ``mpc``, ``random``) under the task protocol, and ``oracle-goal``,
 ``mpc``, ``random`` under the peers' ``offset`` protocol (``eval.protocols`` of its config).
+Training seeds after the first train on the first seed's dataset (``train.seed`` does not
+change the data) and evaluate only the agents that use the model (``mpc``, ``sim-latent``):
+the simulator's agents and ``random`` do not depend on it.
 
 Each task collects, trains and evaluates into ``<runs>/<name>`` and writes
 ``<results>/<name>.json``; :func:`write_reports` renders ``BENCHMARKS.md`` and the README
@@ -32,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from agents.factory import MODEL_AGENTS
 from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
@@ -108,8 +112,9 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
     The record's top-level figures are those of the first seed; ``seed_runs`` holds every seed's.
     """
     start = time.perf_counter()
-    runs = [_run_seed(task, runs_dir, quick, seed, progress) for seed in (task.seeds[:1] if quick else task.seeds)]
-    first = runs[0]
+    seeds = task.seeds[:1] if quick else task.seeds
+    first = _run_seed(task, runs_dir, quick, seeds[0], progress)
+    runs = [first] + [_run_seed(task, runs_dir, quick, seed, progress, first) for seed in seeds[1:]]
     return {
         "name": task.name, "title": task.title, "quick": quick, "env_id": first["cfg"].env.id,
         "obs_type": first["cfg"].env.obs_type, "agents": first["agents"], "offset": first["offset"],
@@ -126,16 +131,29 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
     }
 
 
-def _run_seed(task: BenchTask, runs_dir: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
-    """One training seed of a task: collect, train (``train.seed = seed``), evaluate every protocol."""
+def _later_seed_overrides(first: dict[str, Any]) -> list[str]:
+    """A later seed's overrides: the first seed's dataset, and only the agents that use the model."""
+    e = first["cfg"].eval
+    model_agents = {p: [a for a in agents if a in MODEL_AGENTS] or ["mpc"]
+                    for p, agents in (("agents", e.agents), ("offset_agents", e.offset_agents))}
+    data = pipeline.dataset_path(first["cfg"], first["run_dir"]).resolve()  # the run may be read from elsewhere
+    return [f"data.path={data}"] + [f"eval.{key}=[{','.join(agents)}]" for key, agents in model_agents.items()]
+
+
+def _run_seed(task: BenchTask, runs_dir: Path, quick: bool, seed: int, progress: bool,
+              first: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One training seed of a task: collect (the first seed only), train (``train.seed = seed``), evaluate
+    every protocol (later seeds: on ``first``'s data, the model's agents only)."""
     overrides = list(task.overrides) + (list(task.quick) if quick else []) + [f"train.seed={seed}"]
+    overrides += _later_seed_overrides(first) if first is not None else []
     cfg = load_config(task.config, overrides)
-    suffix = ("" if seed == task.seeds[0] else f"-s{seed}") + ("-quick" if quick else "")
+    suffix = ("" if first is None else f"-s{seed}") + ("-quick" if quick else "")
     run_dir = Path(runs_dir) / (task.name + suffix)
     if run_dir.exists():
         raise FileExistsError(f"{run_dir}: bench run directory exists (remove it or choose --runs)")
     start = time.perf_counter()
-    pipeline.collect_data(cfg, run_dir, progress=progress)
+    if first is None:
+        pipeline.collect_data(cfg, run_dir, progress=progress)
     collect_s = time.perf_counter() - start
     train = pipeline.train_model(cfg, run_dir, progress=progress)
     summaries = pipeline.evaluate_agents(cfg, run_dir, progress=progress)

@@ -253,7 +253,7 @@ def evaluate_agents(cfg: RunConfig, run_dir: Path, checkpoint: Path | None = Non
         for protocol in cfg.eval.protocols:
             for name in cfg.eval.agents_for(protocol):
                 agent = build_agent(name, cfg.plan, env.action_space, ctx["model"], cfg.model.frameskip,
-                                    cfg.eval.device, ctx["policy"], ctx["state_scale"])
+                                    cfg.eval.device, ctx["policy"], ctx["state_scale"], cfg.eval.plan_threads)
                 summary = _evaluate_one(cfg, run_dir, name, agent, protocol, ctx["decoder"], pool, progress,
                                         protocol_facts(env_facts(env), protocol))
                 if rank == 0:

@@ -10,8 +10,10 @@ Two settings, both measured in ``benchmarks/train_alloc.py``:
   its high-water mark instead of returning it between steps.
 * **Threads.** OpenMP workers that spin while waiting thrash a shared machine (two such processes
   on two cores run several times slower). ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep, and the
-  thread count defaults to the cores that are free at start (usable cores minus the rounded
-  one-minute load average, at least one). Both must be in the environment before the OpenMP
+  thread count defaults to the cores that are free at start: usable cores minus the cores busy
+  over a short sample of ``/proc/stat`` (rounded, at least one). The one-minute load average,
+  the fallback where ``/proc/stat`` cannot be read, lags: it still counts a job that ended a
+  minute ago and misses one that just started. Both must be in the environment before the OpenMP
   runtime loads, i.e. before ``import torch``; an explicit ``train.threads`` still wins.
 
 Each can be switched off: ``WM_ALLOCATOR=system`` keeps glibc's defaults; an ``OMP_WAIT_POLICY``
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import time
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -44,17 +47,48 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
+PROC_STAT = "/proc/stat"
+SAMPLE_S = 0.1  # long enough for 10 scheduler ticks per core at 100 Hz
+
+
+def cpu_times(path: str = PROC_STAT) -> tuple[int, int, int] | None:
+    """``(busy, total, cpus)`` from ``path`` (``/proc/stat``): jiffies summed over all CPUs, and the count
+    of per-CPU lines; None where the file cannot be read or parsed."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+        fields = [int(v) for v in lines[0].split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, IndexError, ValueError):
+        return None
+    cpus = sum(1 for line in lines[1:] if line.startswith("cpu"))
+    total = sum(fields)
+    return total - fields[3] - (fields[4] if len(fields) > 4 else 0), total, max(cpus, 1)
+
+
+def busy_cores(interval: float = SAMPLE_S, path: str = PROC_STAT) -> float | None:
+    """Cores kept busy by all processes over ``interval`` seconds (from two reads of ``path``); None
+    where it cannot be read or no time was counted."""
+    first = cpu_times(path)
+    time.sleep(interval)
+    second = cpu_times(path)
+    if first is None or second is None or second[1] <= first[1]:
+        return None
+    return (second[0] - first[0]) / (second[1] - first[1]) * second[2]
+
+
 def free_cores() -> int:
-    """Usable cores minus the rounded one-minute load average, at least 1."""
+    """Usable cores minus the busy cores (:func:`busy_cores`, else the one-minute load average), at least 1."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         usable = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    return max(1, usable - int(load + 0.5))
+    busy = busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+    return max(1, usable - int(busy + 0.5))
 
 
 def configure_process(environ: dict[str, str] | None = None) -> dict[str, str]:

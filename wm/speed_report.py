@@ -32,16 +32,21 @@ def plan_speed_markdown(res: dict) -> str:
     """
     b = res["budget"]
     floors = all("floor_ms" in run for run in res["runs"])
+    split = any("fp32_split" in run["plan_ms"] for run in res["runs"])
     lines = ["## Planning speed", "",
              f"One CEM plan, {b['samples']} samples x {b['iterations']} iterations, horizon {b['horizon']}, "
              f"model of `{res['config']}` (median of {b['repeats']}); {_machine(res['machine'])}. "
              "`reference` is the generic rollout (before optimisation), `fp32` the planning rollout (default), "
-             "`bf16` `plan.precision: bf16`. " + _floors_text(floors), "",
-             "| threads | reference ms | fp32 ms | bf16 ms | matmul fp32 ms | matmul bf16 ms | "
+             "`bf16` `plan.precision: bf16`, each on torch's intra-op threads"
+             + ("; `split` scores the population in one slice per thread (`eval.plan_threads`, "
+                "the default of `wm eval`)" if split else "") + ". " + _floors_text(floors), "",
+             "| threads | reference ms | fp32 ms | bf16 ms | " + ("fp32 split ms | bf16 split ms | " if split else "")
+             + "matmul fp32 ms | matmul bf16 ms | "
              + ("floor fp32 ms | floor bf16 ms | planner/floor | planner/floor bf16 | " if floors else "")
              + "planner/matmul | planner/matmul bf16 | oracle ms | latent/oracle |",
-             "|---|---|---|---|---|---|" + ("---|---|---|---|" if floors else "") + "---|---|---|---|"]
-    lines += [_plan_speed_row(run, floors) for run in res["runs"]]
+             "|---|---|---|---|---|---|" + ("---|---|" if split else "") + ("---|---|---|---|" if floors else "")
+             + "---|---|---|---|"]
+    lines += [_plan_speed_row(run, floors, split) for run in res["runs"]]
     lines += ["", "Command: `python -m benchmarks.plan_speed`", ""]
     return "\n".join(lines)
 
@@ -54,7 +59,7 @@ def _floors_text(floors: bool) -> str:
             "Goals: plan <= 100 ms on 2 cores, planner / matmul <= 2, planner / floor <= 1.2.")
 
 
-def _plan_speed_row(run: dict, floors: bool) -> str:
+def _plan_speed_row(run: dict, floors: bool, split: bool = False) -> str:
     p, m, r = run["plan_ms"], run["matmul_ms"], run["ratios"]
     oracle = f"{run['oracle_ms']:.0f}" if "oracle_ms" in run else "-"
     lo = f"{r['latent_over_oracle']:.3f}" if "latent_over_oracle" in r else "-"
@@ -63,7 +68,10 @@ def _plan_speed_row(run: dict, floors: bool) -> str:
         f = run["floor_ms"]
         floor = (f"{f['fp32']:.1f} | {f['bf16']:.1f} | {r['planner_over_floor']:.2f} | "
                  f"{r['planner_over_floor_bf16']:.2f} | ")
-    return (f"| {run['threads']} | {p['reference']:.1f} | {p['fp32']:.1f} | {p['bf16']:.1f} | "
+    cols = ""
+    if split:
+        cols = (f"{p['fp32_split']:.1f} | {p['bf16_split']:.1f} | " if "fp32_split" in p else "- | - | ")
+    return (f"| {run['threads']} | {p['reference']:.1f} | {p['fp32']:.1f} | {p['bf16']:.1f} | {cols}"
             f"{m['fp32']:.1f} | {m['bf16']:.1f} | {floor}{r['planner_over_matmul']:.2f} | "
             f"{r['planner_over_matmul_bf16']:.2f} | {oracle} | {lo} |")
 

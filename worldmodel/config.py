@@ -44,7 +44,9 @@ class ModelConfig:
     frameskip: int = 5
     """Environment steps per model step; the predictor takes the ``frameskip`` actions concatenated."""
     history: int = 1
-    """Latents the predictor sees (its context window, k); > 1 needs ``predictor: transformer``."""
+    """Latents the predictor sees (its context window, c): training predicts from ``c`` observed latents and
+    planning starts from the last ``c`` observations, ``frameskip`` env steps apart (a velocity that one frame
+    cannot show is then in the window)."""
     heads: int = 4
     """Attention heads of the transformer predictor and of the ViT encoder."""
     latent_norm: bool = False
@@ -109,9 +111,6 @@ class ModelConfig:
         _positive("sigreg_tmax", self.sigreg_tmax)
         if not 0.0 <= self.ema_momentum < 1.0:
             raise ValueError(f"ema_momentum: must be in [0, 1), got {self.ema_momentum}")
-        if self.history > 1 and self.predictor != "transformer":
-            raise ValueError(f"history: the {self.predictor} predictor sees one latent; "
-                             f"set predictor: transformer for history {self.history}")
         if self.latent_norm and self.regularizer == "vae":
             raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
         if self.predictor == "transformer" and self.hidden_dim % self.heads:

@@ -6,7 +6,8 @@
   into both branches) or, for ``ema``, a stop-gradient target encoder's latents; for
   ``vae`` (``reg.detach_prediction``) the prediction loss reaches the predictor only;
 * ``pred`` is the predictor's output over ``T`` model steps, either *autoregressive*
-  (``rollout(z_0, a_{0:T})``, the predictor fed its own outputs, as in planning) or
+  (``rollout(z_{0..c-1}, a_{c-1:T})``, the predictor fed its own outputs after a context of
+  ``c = history`` observed latents, as in planning) or
   *teacher-forced* (``predict(z_{t-k+1..t}, a_t)``, each step from observed latents);
 * ``R`` is the configured regulariser.
 """
@@ -22,12 +23,24 @@ from worldmodel.regularizers import Regularizer
 
 
 def predict_sequence(model: WorldModel, z: torch.Tensor, actions: torch.Tensor, mode: str) -> torch.Tensor:
-    """``z (B, T+1, D)``, ``actions (B, T, k*A)`` -> predictions ``(B, T, D)`` of ``z_{1..T}``."""
+    """``z (B, T+1, D)``, ``actions (B, T, k*A)`` -> predictions ``(B, T, D)`` of ``z_{1..T}``.
+
+    ``autoregressive`` with a context of ``c = model.cfg.history`` latents, as planning runs: the
+    first ``c - 1`` predictions are one step each from the observed latents before them (a
+    shorter window at the start), the rest roll out from the observed ``z_{0..c-1}`` on the
+    predictor's own outputs (``c = 1``: ``rollout(z_0, a_{0:T})``).
+    """
     if mode == "teacher_forcing":
         return model.teacher_forced(z, actions)
-    if mode == "autoregressive":
+    if mode != "autoregressive":
+        raise ValueError(f"pred_mode: unknown {mode!r}")
+    c = min(model.cfg.history, actions.shape[1])
+    if c == 1:
         return model.rollout(z[:, 0], actions)
-    raise ValueError(f"pred_mode: unknown {mode!r}")
+    warm = model.teacher_forced(z[:, :c], actions[:, :c - 1])  # z_1 .. z_{c-1}
+    if actions.shape[1] == c - 1:
+        return warm
+    return torch.cat([warm, model.rollout(z[:, :c], actions[:, c - 1:])], dim=1)
 
 
 def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor],

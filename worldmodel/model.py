@@ -79,7 +79,7 @@ class WorldModel(nn.Module):
         """Latents predicted for env-level action sequences, each action held ``frameskip`` env steps.
 
         ``z0``: the start latent ``(D,)`` or ``(1, D)`` (shared by every sequence), ``(N, D)``, or a
-        history ``(N, T, D)``; ``actions``: ``(N, H, A)``, or one sequence ``(H, A)``; numpy or torch.
+        history ``(N, T, D)`` (``(1, T, D)``: shared); ``actions``: ``(N, H, A)``, or one sequence ``(H, A)``; numpy or torch.
         Returns ``(N, H, D)`` (``(H, D)`` for one sequence); step ``t`` is the latent after
         ``(t + 1) * frameskip`` env steps.  ``rollout(z0 (N, D), model actions (N, H, k*A)) -> (N, H, D)``
         is the rollout used: :meth:`rollout` by default; planners pass
@@ -94,6 +94,8 @@ class WorldModel(nn.Module):
         z = self._tensor(z0)
         if z.ndim == 1 or (z.ndim == 2 and z.shape[0] == 1 < a.shape[0]):
             z = z.reshape(-1).expand(a.shape[0], -1)  # stride 0: a fast rollout computes the shared first step once
+        elif z.ndim == 3 and z.shape[0] == 1 < a.shape[0]:
+            z = z.expand(a.shape[0], -1, -1)  # one history shared by every sequence
         out = (rollout or self.rollout)(z, self.model_actions(a))
         return out[0] if single else out
 

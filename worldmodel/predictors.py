@@ -13,17 +13,31 @@ from worldmodel.networks import mlp
 
 
 class ResidualMLPPredictor(nn.Module):
-    """``z' = z + f([z, a])`` with ``f`` an MLP, on the last latent of the window."""
+    """``z' = z_t + f([z_{t-c+1}, ..., z_t, a])`` with ``f`` an MLP over the last ``c = cfg.history`` latents.
+
+    With ``history: 1`` the input is ``[z_t, a]``.  With more, the window's latents are concatenated
+    oldest first (their differences carry what one latent cannot show, e.g. a velocity seen in
+    frames); a window shorter than ``c`` is padded on the left with copies of its oldest latent,
+    i.e. as if the scene had been still before it.
+    """
 
     def __init__(self, action_dim: int, cfg: ModelConfig):
         super().__init__()
-        self.net = mlp(cfg.latent_dim + action_dim, cfg.hidden_dim, cfg.latent_dim, cfg.depth)
+        self.history = cfg.history
+        self.net = mlp(cfg.history * cfg.latent_dim + action_dim, cfg.hidden_dim, cfg.latent_dim, cfg.depth)
 
     def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """``z (B, D)`` or window ``(B, W, D)``, ``a (B, k*A)`` -> ``z' (B, D)``."""
-        if z.ndim == 3:
-            z = z[:, -1]
-        return z + self.net(torch.cat([z, a], dim=-1))
+        if z.ndim == 2:
+            z = z[:, None]
+        last = z[:, -1]
+        if self.history == 1:
+            return last + self.net(torch.cat([last, a], dim=-1))
+        window = z[:, -self.history:]
+        if window.shape[1] < self.history:
+            pad = window[:, :1].expand(-1, self.history - window.shape[1], -1)
+            window = torch.cat([pad, window], dim=1)
+        return last + self.net(torch.cat([window.flatten(1), a], dim=-1))
 
 
 def build_predictor(cfg: ModelConfig, action_dim: int) -> nn.Module:
