@@ -59,7 +59,7 @@ class PlanConfig:
     run; ``gd``: ignored). The budget ``samples x iterations`` becomes an upper bound."""
     precision: str = "fp32"
     """Latent rollout arithmetic while planning: ``fp32``, or ``bf16`` (matmuls in bfloat16, ~2x faster on
-    AVX512-BF16 CPUs; ``mlp`` predictor with ``history: 1`` only)."""
+    AVX512-BF16 CPUs; ``mlp`` predictor only)."""
 
     def __post_init__(self) -> None:
         if self.planner not in PLANNERS:

@@ -26,12 +26,15 @@ def model(seed: int = 0, **kw) -> WorldModel:
     return m
 
 
-@settings(max_examples=15, deadline=None)
-@given(batch=st.integers(1, 7), horizon=st.integers(1, 6), shared=st.booleans(), seed=st.integers(0, 3))
-def test_fp32_rollout_equals_reference(batch, horizon, shared, seed):
-    m = model(seed)
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 7), horizon=st.integers(1, 6), shared=st.booleans(), seed=st.integers(0, 3),
+       history=st.integers(1, 3), window=st.integers(0, 4))
+def test_fp32_rollout_equals_reference(batch, horizon, shared, seed, history, window):
+    """Window 0: a start latent ``(B, D)``; else a history ``(B, window, D)`` (shorter than c: padded)."""
+    m = model(seed, history=history)
     g = torch.Generator().manual_seed(seed)
-    z0 = torch.randn(1, 8, generator=g).expand(batch, -1) if shared else torch.randn(batch, 8, generator=g)
+    shape = (8,) if window == 0 else (window, 8)
+    z0 = torch.randn(1, *shape, generator=g).expand(batch, *shape) if shared else torch.randn(batch, *shape, generator=g)
     actions = torch.randn(batch, horizon, 6, generator=g)
     with torch.inference_mode():
         ref, fast = m.rollout(z0, actions), MLPRollout(m.predictor, 8)(z0, actions)
@@ -65,6 +68,7 @@ def test_planning_rollout_falls_back_for_history_models():
     with pytest.raises(ValueError, match="precision"):
         planning_rollout(m, torch.bfloat16)
     assert isinstance(planning_rollout(model(0)), MLPRollout)
+    assert isinstance(planning_rollout(model(0, history=3), torch.bfloat16), MLPRollout)
 
 
 def test_precision_is_validated():

@@ -1,14 +1,15 @@
 """A planning-time rollout of the residual MLP predictor, with the overheads of the generic path removed.
 
 The reference :meth:`worldmodel.model.WorldModel.rollout` calls the predictor ``H`` times, and each
-call concatenates ``[z, a]`` and runs ``nn.Sequential``.  Here, for ``history == 1`` and the
-``mlp`` predictor, the first Linear's weight ``W1 = [W_z | W_a]`` is split so that
+call concatenates ``[z, a]`` and runs ``nn.Sequential``.  Here, for the ``mlp`` predictor, the
+first Linear's weight ``W1 = [W_z | W_a]`` is split so that
 
-    h1_t = W_z z_t + (W_a a_t + b1)
+    h1_t = W_z w_t + (W_a a_t + b1)
 
-and the action part of all ``H`` steps is one batched matmul before the loop; inside the loop
-each Linear is one fused ``addmm`` (bias + product), and when every row starts from the same
-``z0`` (an expanded tensor, as in MPC) the first step's ``W_z z0`` is computed once.  The
+where ``w_t`` is the latent ``z_t`` (``history == 1``) or the window of the last ``c = history``
+latents, flattened.  The action part of all ``H`` steps is one batched matmul before the loop;
+inside the loop each Linear is one fused ``addmm`` (bias + product), and when every row starts
+from the same ``z0`` (an expanded tensor, as in MPC) the first step's ``W_z w_0`` is computed once.  The
 result equals the reference rollout up to float rounding (the sums are ordered differently).
 
 ``dtype=torch.bfloat16`` runs the matmuls, LayerNorms and GELUs in bfloat16 (the latent
@@ -43,15 +44,19 @@ def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
 
 
 class MLPRollout:
-    """``(z0 (B, D), actions (B, H, k*A)) -> (B, H, D)`` for a :class:`ResidualMLPPredictor`."""
+    """``(z0 (B, D) or history (B, W, D), actions (B, H, k*A)) -> (B, H, D)`` for a :class:`ResidualMLPPredictor`.
+
+    A history shorter than the predictor's ``c`` is padded with its oldest latent, as the predictor does.
+    """
 
     def __init__(self, predictor: ResidualMLPPredictor, latent_dim: int, dtype: torch.dtype = torch.float32):
         lins, norms = _blocks(predictor.net)
-        self.dtype, self.d = dtype, latent_dim
+        self.dtype, self.d, self.c = dtype, latent_dim, predictor.history
         with torch.no_grad():
             w1 = lins[0].weight.detach().to(dtype)
-            self.wz_t = w1[:, :latent_dim].t().contiguous()  # (D, hidden)
-            self.wa, self.b1 = w1[:, latent_dim:].contiguous(), lins[0].bias.detach().to(dtype)
+            width = self.c * latent_dim
+            self.wz_t = w1[:, :width].t().contiguous()  # (c*D, hidden)
+            self.wa, self.b1 = w1[:, width:].contiguous(), lins[0].bias.detach().to(dtype)
             self.layers = [(lin.weight.detach().to(dtype).t().contiguous(), lin.bias.detach().to(dtype))
                            for lin in lins[1:]]  # (in, out), (out,)
             self.norms = [None if isinstance(n, nn.Identity) else
@@ -66,37 +71,49 @@ class MLPRollout:
             h = torch.addmm(b, F.gelu(h), w_t)
         return h
 
+    def _window(self, z0: torch.Tensor) -> torch.Tensor:
+        """``z0 (B, D)`` or ``(B, W, D)`` -> the first input window: ``(B, D)`` (``c = 1``) or ``(B, c, D)``."""
+        z = z0.float()
+        if self.c == 1:
+            return z[:, -1] if z.ndim == 3 else z
+        z = z[:, None] if z.ndim == 2 else z[:, -self.c:]
+        if z.shape[1] < self.c:
+            z = torch.cat([z[:, :1].expand(-1, self.c - z.shape[1], -1), z], dim=1)
+        return z
+
     def __call__(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``z0 (B, D)``, ``actions (B, H, k*A)`` -> predicted latents ``(B, H, D)`` (float32)."""
+        """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` -> predicted latents ``(B, H, D)`` (float32)."""
         b, horizon, _ = actions.shape
         # (H, B, hidden): the action part of all steps in one matmul, step-major so each step is contiguous
         steps = actions.to(self.dtype).transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
         act_proj = F.linear(steps, self.wa, self.b1).view(horizon, b, -1)
-        z = z0.float()
-        shared = z0.ndim == 2 and b > 1 and z0.stride(0) == 0  # every row is the same z0
+        w = self._window(z0)
+        shared = b > 1 and z0.stride(0) == 0  # every row starts from the same z0
         out = []
         inplace = not (torch.is_grad_enabled() and actions.requires_grad)  # autograd forbids it on saved views
         for t in range(horizon):
+            flat = w if self.c == 1 else w.reshape(b, -1)
             if t == 0 and shared:
-                zw = z[:1].to(self.dtype) @ self.wz_t
+                zw = flat[:1].to(self.dtype) @ self.wz_t
                 h = act_proj[0].add_(zw) if inplace else act_proj[0] + zw
             elif inplace:
-                h = act_proj[t].addmm_(z.to(self.dtype), self.wz_t)  # no copy of the bias term
+                h = act_proj[t].addmm_(flat.to(self.dtype), self.wz_t)  # no copy of the bias term
             else:
-                h = torch.addmm(act_proj[t], z.to(self.dtype), self.wz_t)
-            z = z + self._tail(h).float()
+                h = torch.addmm(act_proj[t], flat.to(self.dtype), self.wz_t)
+            z = (w if self.c == 1 else w[:, -1]) + self._tail(h).float()
             out.append(z)
+            w = z if self.c == 1 else torch.cat([w[:, 1:], z[:, None]], dim=1)
         return torch.stack(out, dim=1)
 
 
 def planning_rollout(model, dtype: torch.dtype = torch.float32) -> Rollout:
     """The fastest rollout of ``model`` (a :class:`WorldModel`) for planning, ``(z0, actions) -> (B, H, D)``.
 
-    :class:`MLPRollout` for the ``mlp`` predictor with ``history == 1``; otherwise the model's
+    :class:`MLPRollout` for the ``mlp`` predictor; otherwise (the transformer) the model's
     own :meth:`rollout` (float32 only: a ``dtype`` other than float32 is then an error).
     """
-    if isinstance(model.predictor, ResidualMLPPredictor) and model.cfg.history == 1:
+    if isinstance(model.predictor, ResidualMLPPredictor):
         return MLPRollout(model.predictor, model.cfg.latent_dim, dtype)
     if dtype != torch.float32:
-        raise ValueError(f"plan.precision: {dtype} needs the mlp predictor with history 1")
+        raise ValueError(f"plan.precision: {dtype} needs the mlp predictor")
     return model.rollout
