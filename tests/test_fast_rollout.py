@@ -34,7 +34,7 @@ def test_fp32_rollout_equals_reference(batch, horizon, shared, seed, history, wi
     m = model(seed, history=history)
     g = torch.Generator().manual_seed(seed)
     shape = (8,) if window == 0 else (window, 8)
-    z0 = torch.randn(1, *shape, generator=g).expand(batch, *shape) if shared else torch.randn(batch, *shape, generator=g)
+    z0 = torch.randn(1 if shared else batch, *shape, generator=g).expand(batch, *shape)
     actions = torch.randn(batch, horizon, 6, generator=g)
     with torch.inference_mode():
         ref, fast = m.rollout(z0, actions), MLPRollout(m.predictor, 8)(z0, actions)

@@ -32,7 +32,8 @@ class ModelConfig:
     encoder: str = "mlp"
     """Observation encoder: ``mlp`` (state vectors), ``cnn`` (Impala-style, images), ``vit`` (ViT-tiny, images)."""
     predictor: str = "mlp"
-    """Latent dynamics: ``mlp`` (residual MLP on the last ``history`` latents and ``a``) or ``transformer`` (causal, over them)."""
+    """Latent dynamics: ``mlp`` (residual MLP on the last ``history`` latents and ``a``) or ``transformer``
+    (causal, over them)."""
     regularizer: str = "vicreg"
     """Anti-collapse family: ``vicreg``, ``sigreg``, ``barlow``, ``infonce``, ``ema`` or ``vae``."""
     latent_dim: int = 32
