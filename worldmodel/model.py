@@ -79,7 +79,8 @@ class WorldModel(nn.Module):
         """Latents predicted for env-level action sequences, each action held ``frameskip`` env steps.
 
         ``z0``: the start latent ``(D,)`` or ``(1, D)`` (shared by every sequence), ``(N, D)``, or a
-        history ``(N, T, D)`` (``(1, T, D)``: shared); ``actions``: ``(N, H, A)``, or one sequence ``(H, A)``; numpy or torch.
+        history ``(N, T, D)`` (``(1, T, D)``: shared); ``actions``: ``(N, H, A)``, or one sequence ``(H, A)``;
+        numpy or torch.
         Returns ``(N, H, D)`` (``(H, D)`` for one sequence); step ``t`` is the latent after
         ``(t + 1) * frameskip`` env steps.  ``rollout(z0 (N, D), model actions (N, H, k*A)) -> (N, H, D)``
         is the rollout used: :meth:`rollout` by default; planners pass
