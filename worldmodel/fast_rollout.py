@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from worldmodel.predictors import ResidualMLPPredictor
+from worldmodel.predictors import ResidualMLPPredictor, pad_window
 
 Rollout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -76,10 +76,7 @@ class MLPRollout:
         z = z0.float()
         if self.c == 1:
             return z[:, -1] if z.ndim == 3 else z
-        z = z[:, None] if z.ndim == 2 else z[:, -self.c:]
-        if z.shape[1] < self.c:
-            z = torch.cat([z[:, :1].expand(-1, self.c - z.shape[1], -1), z], dim=1)
-        return z
+        return pad_window(z[:, None] if z.ndim == 2 else z, self.c)
 
     def __call__(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` -> predicted latents ``(B, H, D)`` (float32)."""

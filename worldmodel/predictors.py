@@ -12,6 +12,15 @@ from worldmodel.config import ModelConfig
 from worldmodel.networks import mlp
 
 
+def pad_window(window: torch.Tensor, c: int) -> torch.Tensor:
+    """The last ``c`` latents of ``window (B, W, D)``, a shorter one padded on the left with copies of
+    its oldest latent (as if the scene had been still before it) -> ``(B, c, D)``."""
+    window = window[:, -c:]
+    if window.shape[1] < c:
+        window = torch.cat([window[:, :1].expand(-1, c - window.shape[1], -1), window], dim=1)
+    return window
+
+
 class ResidualMLPPredictor(nn.Module):
     """``z' = z_t + f([z_{t-c+1}, ..., z_t, a])`` with ``f`` an MLP over the last ``c = cfg.history`` latents.
 
@@ -33,11 +42,7 @@ class ResidualMLPPredictor(nn.Module):
         last = z[:, -1]
         if self.history == 1:
             return last + self.net(torch.cat([last, a], dim=-1))
-        window = z[:, -self.history:]
-        if window.shape[1] < self.history:
-            pad = window[:, :1].expand(-1, self.history - window.shape[1], -1)
-            window = torch.cat([pad, window], dim=1)
-        return last + self.net(torch.cat([window.flatten(1), a], dim=-1))
+        return last + self.net(torch.cat([pad_window(z, self.history).flatten(1), a], dim=-1))
 
 
 def build_predictor(cfg: ModelConfig, action_dim: int) -> nn.Module:
