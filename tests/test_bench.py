@@ -182,3 +182,27 @@ def test_shipped_reports_are_regenerated_from_the_shipped_results():
     readme = (REPO / "README.md").read_text()
     block = readme.split(README_START, 1)[1].split(README_END, 1)[0]
     assert block == f"\n{summary_table(records)}\n"
+
+
+def test_add_seeds_keeps_the_row_and_trains_only_the_missing_seeds(tmp_path, tiny_overrides, monkeypatch):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    sets = ", ".join([*tiny_overrides, "eval.episodes=2"])
+    task = f"name: tiny\nconfig: {REPO / 'configs' / 'tworoom_state.yaml'}\nset: [{sets}]\n"
+    (suite / "tiny.yaml").write_text(task)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text(f"{README_START}\n{README_END}\n")
+    args = ["bench", "--suite", str(suite), "--results", "res", "--runs", "runs", "--quiet"]
+    assert main(args) == 0
+    before = json.loads((tmp_path / "res" / "tiny.json").read_text())
+    (suite / "tiny.yaml").write_text(task + "seeds: [0, 1]\n")
+    assert main([*args, "--add-seeds"]) == 0
+    after = json.loads((tmp_path / "res" / "tiny.json").read_text())
+    assert after["agents"] == before["agents"] and after["seed_runs"][0] == before["seed_runs"][0]
+    assert [r["seed"] for r in after["seed_runs"]] == [0, 1] and set(after["seed_runs"][1]["agents"]) == {"mpc"}
+    assert "git_commit" in after["seed_runs"][1]
+    assert main([*args, "--add-seeds"]) == 0  # nothing missing: nothing trained, the file unchanged
+    assert json.loads((tmp_path / "res" / "tiny.json").read_text()) == after
+    (suite / "tiny.yaml").write_text(task.replace("set: [", "set: [train.lr=0.01, ") + "seeds: [0, 1, 2]\n")
+    assert main([*args, "--add-seeds"]) == 2  # the config changed since: refused, the file kept
+    assert json.loads((tmp_path / "res" / "tiny.json").read_text()) == after

@@ -164,6 +164,55 @@ def _run_seed(task: BenchTask, runs_dir: Path, quick: bool, seed: int, progress:
             "probe_r2": train.get("probe/r2_mean"), "eff_rank": train.get("collapse/eff_rank")}
 
 
+def config_drift(recorded: dict[str, Any], cfg: Any) -> list[str]:
+    """How today's ``cfg`` differs from a results file's ``recorded`` config, as ``section.key`` lines.
+
+    A key the record lacks (added to the schema since) counts only when today's value is not its default.
+    """
+    from wm.config import from_dict
+
+    now, default = to_dict(cfg), to_dict(from_dict({}))
+    drift = []
+    for section, values in now.items():
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            was = recorded.get(section, {}).get(key, default[section].get(key))
+            if was != value and not (key == "path" and section == "data"):
+                drift.append(f"{section}.{key}: {was!r} -> {value!r}")
+    return drift
+
+
+def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool = True) -> dict[str, Any]:
+    """Train and evaluate the task's seeds missing from ``<results_dir>/<name>.json`` and add them to it.
+
+    The first seed's row (its ladder) is kept; the new seeds train on the first seed's dataset
+    (``<runs_dir>/<name>/data``, collected again from the same config where it is gone) and each
+    records the commit it ran at. Refused when the task's config changed since the file was written.
+    """
+    path = Path(results_dir) / f"{task.name}.json"
+    if not path.exists():
+        raise ConfigError(f"{path}: no results to add seeds to (run `wm bench --only {task.name}` first)")
+    record = json.loads(path.read_text())
+    cfg = load_config(task.config, [*task.overrides, f"train.seed={task.seeds[0]}"])
+    drift = config_drift(record["config"], cfg)
+    if drift:
+        raise ConfigError(f"{path}: its config differs from today's ({'; '.join(drift)}); rerun the row")
+    done = {r["seed"] for r in record.get("seed_runs", [])}
+    run_dir = Path(runs_dir) / task.name
+    if not pipeline.dataset_path(cfg, run_dir).exists():
+        pipeline.collect_data(cfg, run_dir, progress=progress)
+    first = {"cfg": cfg, "run_dir": run_dir}
+    for seed in (s for s in task.seeds if s not in done):
+        run = _run_seed(task, runs_dir, False, seed, progress, first)
+        record["seed_runs"].append({**{k: run[k] for k in SEED_KEYS}, "git_commit": git_commit(),
+                                    "git_dirty": git_dirty()})
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=float))
+    tmp.replace(path)
+    return record
+
+
 def _agent_record(s: dict[str, Any]) -> dict[str, Any]:
     keys = ("success_rate", "success_ci95", "episodes", "final_distance_mean", "plan_ms_median",
             "plan_ms_p95", "act_ms_per_step", "steps_mean", "wall_s")
@@ -204,15 +253,21 @@ def with_task_info(records: list[dict[str, Any]], tasks: list[BenchTask]) -> lis
 
 
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
-                report_only: bool = False, progress: bool = True) -> str:
+                report_only: bool = False, progress: bool = True, extra_seeds: bool = False) -> str:
     """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
 
     Full runs write ``results/*.json``, ``BENCHMARKS.md`` (with the speed and scaling
     results of ``benchmarks/plan_speed.py`` / ``scaling.py`` when present) and the README table; quick runs
-    write ``results/quick/*.json`` and ``results/quick/BENCHMARKS.md`` only.
+    write ``results/quick/*.json`` and ``results/quick/BENCHMARKS.md`` only. ``extra_seeds`` runs only
+    the training seeds missing from existing results files (:func:`add_seeds`), then the reports.
     """
     results_dir = results / "quick" if quick else results
-    if not report_only:
+    if extra_seeds:
+        if quick or report_only:
+            raise ConfigError("--add-seeds adds training seeds to full results; not with --quick or --report-only")
+        for task in load_suite(suite, only):
+            add_seeds(task, results_dir, runs, progress)
+    elif not report_only:
         run_suite(load_suite(suite, only), results_dir, runs, quick, progress)
     records = load_results(results_dir)
     if not records:

@@ -169,8 +169,11 @@ def _task_section(r: dict[str, Any]) -> list[str]:
            f"model {r['model']['params']:,} parameters",
            f"- versions: {', '.join(f'{k} {v}' for k, v in r['versions'].items())}"]
     for run in r.get("seed_runs", [])[1:] if len(r.get("seed_runs", [])) > 1 else []:
+        at = run.get("git_commit", r["git_commit"])
+        dirty = ", dirty tree" if run.get("git_dirty") else ""
+        where = "" if at == r["git_commit"] else f" (added at git `{at[:12]}`{dirty})"
         out.append(f"- seed {run['seed']}: task mpc {_rate(run['agents'], 'mpc')}, "
-                   f"offset mpc {_rate(run.get('offset') or {}, 'mpc')}")
+                   f"offset mpc {_rate(run.get('offset') or {}, 'mpc')}{where}")
     if r.get("reference"):
         out.append(f"- peers ({r.get('reference_protocol', 'offset')} protocol): "
                    f"{_peers(r, r.get('reference_protocol', 'offset'))}"

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=Path("benchmarks/results"), help="results folder")
     p.add_argument("--runs", type=Path, default=Path("runs/bench"), help="where run directories go")
     p.add_argument("--report-only", action="store_true", help="only regenerate the reports from results files")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="train and evaluate only the seeds missing from existing results files, keeping their rows")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_verb", required=True)
@@ -128,7 +130,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "bench":
         from wm.bench import bench_suite
         print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
-                          args.runs, args.report_only, not args.quiet))
+                          args.runs, args.report_only, not args.quiet, args.add_seeds))
         return 0
     cfg = with_imports(load_config(args.config, args.set + _eval_flags(args)), args.imports)
     from agents.report import results_table
