@@ -37,6 +37,8 @@ class PlanConfig:
     """Latent distance: ``l2`` (squared) or ``cosine``."""
     running_weight: float = 1.0
     """Weight of the mean distance over the horizon, added to the terminal distance."""
+    terminal_steps: int = 1
+    """Last predicted steps averaged in the terminal cost (1: the final one; more: be and stay at the goal)."""
     replan_every: int = 0
     """Env steps between replans (0: one model step, ``model.frameskip``)."""
     noise_beta: float = 2.0
@@ -68,7 +70,7 @@ class PlanConfig:
             raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
         if self.distance not in DISTANCES:
             raise ValueError(f"distance: must be one of {DISTANCES}, got {self.distance!r}")
-        for name in ("horizon", "samples", "iterations", "elites"):
+        for name in ("horizon", "samples", "iterations", "elites", "terminal_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.elites > self.samples:

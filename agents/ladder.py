@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from agents.config import PlanConfig
-from agents.costs import goal_cost
+from agents.costs import goal_cost, horizon_cost
 from agents.oracle import OracleMPCAgent
 from agents.planners import Planner
 from worldmodel.model import WorldModel
@@ -53,10 +53,7 @@ class OracleGoalAgent(OracleMPCAgent):
         """``(N, H, nstate)`` -> ``(N,)``: normalised squared state distance, terminal + running."""
         s = self.env.state_from_physics(step_states).astype(np.float64)  # (N, H, S)
         dist = torch.as_tensor((((s - self._goal) / self.scale) ** 2).sum(-1), dtype=torch.float32)
-        cost = dist[:, -1]
-        if self.cfg.running_weight > 0:
-            cost = cost + self.cfg.running_weight * dist.mean(1)
-        return cost
+        return horizon_cost(dist, self.cfg.running_weight, self.cfg.terminal_steps)
 
 
 class SimLatentAgent(OracleMPCAgent):
@@ -87,4 +84,5 @@ class SimLatentAgent(OracleMPCAgent):
     def _score(self, step_states: np.ndarray) -> torch.Tensor:
         """``(N, H, nstate)`` -> ``(N,)``: latent distance of the encoded true states to the goal latent."""
         z = self._encode(self.env.state_from_physics(step_states))  # (N, H, D)
-        return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).float().cpu()
+        cost = goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight, self.cfg.terminal_steps)
+        return cost.float().cpu()

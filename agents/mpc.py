@@ -142,7 +142,8 @@ class MPCAgent(RecedingHorizonAgent):
         """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread."""
         with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
             z = self.model.rollout_env_actions(self._z0, actions, self._roll)
-            return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight).cpu()
+            return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight,
+                             self.cfg.terminal_steps).cpu()
 
     def imagined_latents(self) -> torch.Tensor | None:
         """The latents the current plan is predicted to visit, ``(H, D)`` (None before the first plan).

@@ -27,6 +27,7 @@ import torch
 from mujoco import rollout
 
 from agents.config import PlanConfig
+from agents.costs import horizon_cost
 from agents.mpc import RecedingHorizonAgent
 from agents.planners import Planner, finite_difference
 
@@ -79,8 +80,5 @@ class OracleMPCAgent(RecedingHorizonAgent):
     def _score(self, step_states: np.ndarray) -> torch.Tensor:
         """Simulator states after each model step ``(N, H, nstate)`` -> ``(N,)``: the distance the
         episode is scored by, terminal + ``running_weight`` x its mean over the horizon."""
-        dist = self.env.goal_distance_from_physics(step_states)  # (N, H)
-        cost = dist[:, -1]
-        if self.cfg.running_weight > 0:
-            cost = cost + self.cfg.running_weight * dist.mean(1)
-        return torch.as_tensor(cost, dtype=torch.float32)
+        dist = torch.as_tensor(self.env.goal_distance_from_physics(step_states), dtype=torch.float32)  # (N, H)
+        return horizon_cost(dist, self.cfg.running_weight, self.cfg.terminal_steps)

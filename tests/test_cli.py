@@ -93,3 +93,19 @@ def test_inspect_corrupt_file(tmp_path, capsys):
 def test_out_required(capsys):
     assert main(["train"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+
+def test_results_record_the_code_the_process_started_with(monkeypatch):
+    from wm import provenance
+
+    tree = {"commit": "a" * 40, "dirty": False}
+    monkeypatch.setattr(provenance, "git_commit", lambda: tree["commit"])
+    monkeypatch.setattr(provenance, "git_dirty", lambda: tree["dirty"])
+    provenance.code_at_start.cache_clear()
+    try:
+        assert provenance.code_at_start() == ("a" * 40, False)
+        tree.update(commit="b" * 40, dirty=True)  # the checkout edited while a long run goes on
+        assert provenance.code_at_start() == ("a" * 40, False)
+    finally:
+        provenance.code_at_start.cache_clear()

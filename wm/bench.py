@@ -39,7 +39,7 @@ from agents.factory import MODEL_AGENTS
 from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
-from wm.provenance import git_commit, git_dirty, versions
+from wm.provenance import code_at_start, versions
 from wm.speed_report import speed_markdown
 
 SEED_KEYS = ("seed", "agents", "offset", "train_s", "probe_r2", "eff_rank")
@@ -125,8 +125,8 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
         "probe_r2": first["probe_r2"], "eff_rank": first["eff_rank"],
         "model": model_size(first["run_dir"] / "checkpoints"),
         "wall_s": time.perf_counter() - start,
-        "config": to_dict(first["cfg"]), "config_hash": config_hash(first["cfg"]), "git_commit": git_commit(),
-        "git_dirty": git_dirty(), "versions": versions(), "date": time.strftime("%Y-%m-%d"),
+        "config": to_dict(first["cfg"]), "config_hash": config_hash(first["cfg"]), "git_commit": code_at_start()[0],
+        "git_dirty": code_at_start()[1], "versions": versions(), "date": time.strftime("%Y-%m-%d"),
         "run_dir": str(first["run_dir"]),
     }
 
@@ -205,8 +205,8 @@ def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool
     first = {"cfg": cfg, "run_dir": run_dir}
     for seed in (s for s in task.seeds if s not in done):
         run = _run_seed(task, runs_dir, False, seed, progress, first)
-        record["seed_runs"].append({**{k: run[k] for k in SEED_KEYS}, "git_commit": git_commit(),
-                                    "git_dirty": git_dirty()})
+        commit, dirty = code_at_start()
+        record["seed_runs"].append({**{k: run[k] for k in SEED_KEYS}, "git_commit": commit, "git_dirty": dirty})
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, default=float))
     tmp.replace(path)

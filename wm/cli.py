@@ -167,6 +167,8 @@ def os_error_line(err: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from wm.provenance import code_at_start
+    code_at_start()  # results record the code loaded now, not the tree when a long run ends
     from envs.dataset import DatasetError
     from worldmodel.checkpoint import CheckpointError
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import subprocess
 from pathlib import Path
 
 from envs.collect import code_version as git_commit
 
-__all__ = ["LIBRARY_PATHS", "git_commit", "git_dirty", "versions"]
+__all__ = ["LIBRARY_PATHS", "code_at_start", "git_commit", "git_dirty", "versions"]
 
 LIBRARY_PATHS = ("agents", "envs", "worldmodel", "wm", "configs", "pyproject.toml")
 """The code and configs that results depend on (changes elsewhere, e.g. docs, do not make a tree dirty)."""
@@ -33,3 +34,13 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[pkg] = "missing"
     return out
+
+
+@functools.cache
+def code_at_start() -> tuple[str, bool | None]:
+    """``(commit, dirty)`` of the code this process runs: the first call's answer, kept for the process.
+
+    Long runs (``wm bench`` takes hours) record it, not the tree at the end: edits made to the checkout
+    while they run do not change the code already loaded. The CLI calls it as it starts.
+    """
+    return git_commit(), git_dirty()
