@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 
@@ -95,6 +96,8 @@ class MPCAgent(RecedingHorizonAgent):
         self._z_goal: torch.Tensor | None = None
         self._roll = planning_rollout(self.model, DTYPES[cfg.precision])
         self._frames: deque[np.ndarray] = deque(maxlen=(model.cfg.history - 1) * model.frameskip + 1)
+        self._actions: deque[np.ndarray] = deque(maxlen=(model.cfg.history - 1) * model.frameskip)
+        self._past: torch.Tensor | None = None  # model actions taken from the start window's latents
 
     def _encode(self, obs: np.ndarray) -> torch.Tensor:
         with torch.no_grad():  # not inference_mode: gradient planners differentiate through these latents
@@ -103,13 +106,17 @@ class MPCAgent(RecedingHorizonAgent):
     def reset(self, obs: np.ndarray, info: dict) -> None:
         super().reset(obs, info)
         self._frames.clear()
+        self._actions.clear()
         self._z_goal = self._encode(info["goal"])  # encoded once per episode
         self._roll = planning_rollout(self.model, DTYPES[self.cfg.precision])
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The next env action ``(A,)``; every observation is kept for a history model's context."""
         self._frames.append(obs)
-        return super().act(obs)
+        action = super().act(obs)
+        if self._actions.maxlen:
+            self._actions.append(np.asarray(action, dtype=np.float32))
+        return action
 
     def _begin(self, obs: np.ndarray) -> None:
         """The start of the plan: the latent of ``obs`` ``(D,)``, or with ``history: c > 1`` the latents
@@ -124,6 +131,18 @@ class MPCAgent(RecedingHorizonAgent):
         with torch.no_grad():
             window = torch.as_tensor(np.stack([frames[i] for i in rows]), device=self.device)
             self._z0 = self.model.encode(window)[None]
+        if self.model.cfg.action_history:
+            self._past = self._past_actions(rows)
+
+    def _past_actions(self, rows: list[int]) -> torch.Tensor:
+        """The model actions taken from the window's frames ``rows`` but the last, ``(1, c - 1, k*A)``: the
+        ``frameskip`` env actions executed between two frames, concatenated; zeros between padded frames."""
+        acts, k = list(self._actions), self.frameskip
+        out = torch.zeros(1, len(rows) - 1, k * self.model.env_action_dim, device=self.device)
+        for j, (lo, hi) in enumerate(itertools.pairwise(rows)):
+            if hi - lo == k and hi <= len(acts):
+                out[0, j] = torch.as_tensor(np.concatenate(acts[lo:hi]), device=self.device)
+        return out
 
     @staticmethod
     def device_is_cpu(device: str | torch.device) -> bool:
@@ -141,7 +160,7 @@ class MPCAgent(RecedingHorizonAgent):
     def _score(self, actions: torch.Tensor) -> torch.Tensor:
         """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread."""
         with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
-            z = self.model.rollout_env_actions(self._z0, actions, self._roll)
+            z = self.model.rollout_env_actions(self._z0, actions, self._roll, self._past)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight,
                              self.cfg.terminal_steps).cpu()
 
@@ -153,4 +172,4 @@ class MPCAgent(RecedingHorizonAgent):
         if self._plan is None:
             return None
         with torch.inference_mode():
-            return self.model.rollout_env_actions(self._z0, self._plan, self._roll).cpu()
+            return self.model.rollout_env_actions(self._z0, self._plan, self._roll, self._past).cpu()

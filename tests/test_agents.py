@@ -66,6 +66,27 @@ def test_history_mpc_starts_each_plan_from_the_last_observations_a_model_step_ap
     torch.testing.assert_close(agent._z0, model.encode(np.stack([obs] * 3))[None])
 
 
+def test_action_history_mpc_passes_the_actions_executed_between_its_frames():
+    torch.manual_seed(0)
+    cfg = ModelConfig(latent_dim=8, hidden_dim=32, depth=1, frameskip=2, history=3, action_history=True)
+    model = WorldModel(cfg, (4,), 2).eval()
+    env = make_env("wm/TwoRoom-v0")
+    agent = build_agent("mpc", small_plan("cem"), env.action_space, model)
+    agent.seed(0)
+    obs, info = env.reset(seed=0)
+    agent.reset(obs, info)
+    done = []
+    for step in range(7):  # plans at env steps 0, 2, 4, 6: the last starts from frames 2, 4, 6
+        action = agent.act(obs)
+        if step == 0:
+            torch.testing.assert_close(agent._past, torch.zeros(1, 2, 4))  # nothing before the first frame
+        done.append(np.asarray(action, dtype=np.float32))
+        obs, *_ = env.step(action)
+    expected = torch.as_tensor(np.stack([np.concatenate(done[2:4]), np.concatenate(done[4:6])]))[None]
+    torch.testing.assert_close(agent._past, expected)  # (1, c - 1, frameskip * A), oldest first
+    assert agent.imagined_latents().shape == (4, 8)
+
+
 def test_latent_cost_is_differentiable_only_when_asked():
     env = make_env("wm/TwoRoom-v0")
     agent = build_agent("mpc", small_plan("gd"), env.action_space, random_model())

@@ -113,3 +113,21 @@ def test_mlp_rollout_rejects_other_architectures():
     m.predictor.net[2] = torch.nn.ReLU()
     with pytest.raises(ValueError, match="MLPRollout"):
         MLPRollout(m.predictor, 8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 5), horizon=st.integers(1, 5), shared=st.booleans(), seed=st.integers(0, 3),
+       history=st.integers(2, 3), past=st.integers(0, 3))
+def test_action_history_rollout_equals_reference(batch, horizon, shared, seed, history, past):
+    """``action_history``: the actions taken from the history's latents enter both rollouts alike (none: zeros)."""
+    m = model(seed, history=history, action_history=True)
+    g = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(1 if shared else batch, history, 8, generator=g).expand(batch, history, 8)
+    before = torch.randn(batch, past, 6, generator=g) if past else None
+    actions = torch.randn(batch, horizon, 6, generator=g)
+    with torch.inference_mode():
+        ref, fast = m.rollout(z0, actions, before), MLPRollout(m.predictor, 8)(z0, actions, before)
+        torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-5)
+        if past:  # the past actions change the prediction; zeros are the same as none
+            assert not torch.allclose(m.rollout(z0, actions), ref)
+            torch.testing.assert_close(m.rollout(z0, actions, torch.zeros_like(before)), m.rollout(z0, actions))

@@ -115,3 +115,22 @@ def test_pred_mode_is_validated():
         from worldmodel.config import TrainConfig
 
         TrainConfig(pred_mode="scheduled")
+
+
+def test_action_history_needs_an_mlp_with_history():
+    with pytest.raises(ValueError, match="action_history"):
+        ModelConfig(action_history=True)  # history 1
+    with pytest.raises(ValueError, match="action_history"):
+        ModelConfig(action_history=True, history=3, predictor="transformer")
+
+
+def test_action_history_training_rollout_sees_the_actions_between_context_latents():
+    torch.manual_seed(0)
+    m = WorldModel(ModelConfig(latent_dim=4, hidden_dim=16, depth=2, frameskip=1, history=3, action_history=True),
+                   (4,), 2)
+    z, a = torch.randn(2, 6, 4), torch.randn(2, 5, 2)
+    pred = predict_sequence(m, z, a, "autoregressive")
+    a2 = a.clone()
+    a2[:, 0] += 1.0  # the action from z_0 to z_1: seen by every prediction whose window spans it
+    pred2 = predict_sequence(m, z, a2, "autoregressive")
+    assert not torch.allclose(pred[:, 0], pred2[:, 0]) and not torch.allclose(pred[:, 2], pred2[:, 2])

@@ -8,14 +8,27 @@ import pytest
 from wm import runtime
 
 
-def test_defaults_fill_only_what_is_unset():
+def test_defaults_fill_only_what_is_unset(monkeypatch):
+    monkeypatch.setattr(runtime, "free_cores", lambda: 1)
+    monkeypatch.setattr(runtime, "usable_cores", lambda: 2)
     env = {}
     applied = runtime.configure_process(env)
-    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and int(env["OMP_NUM_THREADS"]) >= 1
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OMP_NUM_THREADS"] == "1"
     assert applied["OMP_WAIT_POLICY"] == "PASSIVE"
     mine = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "3", "WM_ALLOCATOR": "system"}
     assert runtime.configure_process(mine) == {}
     assert mine == {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "3", "WM_ALLOCATOR": "system"}
+
+
+def test_passive_waiting_only_where_cores_are_shared(monkeypatch):
+    monkeypatch.setattr(runtime, "usable_cores", lambda: 2)
+    monkeypatch.setattr(runtime, "free_cores", lambda: 2)  # idle: OpenMP's own short spin is kept
+    env = {}
+    runtime.configure_process(env)
+    assert env["OMP_NUM_THREADS"] == "2" and "OMP_WAIT_POLICY" not in env
+    env = {"OMP_NUM_THREADS": "2"}  # set by hand: others may share the cores
+    runtime.configure_process(env)
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
 def test_free_cores_counts_the_busy_cores(monkeypatch):

@@ -48,6 +48,9 @@ class ModelConfig:
     """Latents the predictor sees (its context window, c): training predicts from ``c`` observed latents and
     planning starts from the last ``c`` observations, ``frameskip`` env steps apart (a velocity that one frame
     cannot show is then in the window)."""
+    action_history: bool = False
+    """The ``mlp`` predictor also sees the model actions taken from each latent of its window (``history > 1``):
+    the frames show a velocity only as an average over the last model step, which its action then changed."""
     heads: int = 4
     """Attention heads of the transformer predictor and of the ViT encoder."""
     latent_norm: bool = False
@@ -114,6 +117,9 @@ class ModelConfig:
             raise ValueError(f"ema_momentum: must be in [0, 1), got {self.ema_momentum}")
         if self.latent_norm and self.regularizer == "vae":
             raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
+        if self.action_history and (self.predictor != "mlp" or self.history < 2):
+            raise ValueError(f"action_history: needs predictor: mlp and history > 1, got {self.predictor!r}, "
+                             f"history {self.history}")
         if self.predictor == "transformer" and self.hidden_dim % self.heads:
             raise ValueError(f"heads: must divide hidden_dim ({self.hidden_dim}), got {self.heads}")
         if self.encoder == "vit" and self.vit_dim % self.heads:

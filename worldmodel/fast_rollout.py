@@ -46,17 +46,20 @@ def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
 class MLPRollout:
     """``(z0 (B, D) or history (B, W, D), actions (B, H, k*A)) -> (B, H, D)`` for a :class:`ResidualMLPPredictor`.
 
-    A history shorter than the predictor's ``c`` is padded with its oldest latent, as the predictor does.
+    A history shorter than the predictor's ``c`` is padded with its oldest latent, and the actions before
+    it with zeros, as the predictor does.
     """
 
     def __init__(self, predictor: ResidualMLPPredictor, latent_dim: int, dtype: torch.dtype = torch.float32):
         lins, norms = _blocks(predictor.net)
-        self.dtype, self.d, self.c = dtype, latent_dim, predictor.history
+        self.dtype, self.d, self.c, self.ca = dtype, latent_dim, predictor.history, predictor.action_window
         with torch.no_grad():
             w1 = lins[0].weight.detach().to(dtype)
             width = self.c * latent_dim
             self.wz_t = w1[:, :width].t().contiguous()  # (c*D, hidden)
-            self.wa, self.b1 = w1[:, width:].contiguous(), lins[0].bias.detach().to(dtype)
+            # (hidden, k*A) per slot of the action window, oldest first; the last is the step's own action
+            self.wa_slots = [w.contiguous() for w in w1[:, width:].chunk(self.ca, dim=1)]
+            self.b1 = lins[0].bias.detach().to(dtype)
             self.layers = [(lin.weight.detach().to(dtype).t().contiguous(), lin.bias.detach().to(dtype))
                            for lin in lins[1:]]  # (in, out), (out,)
             self.norms = [None if isinstance(n, nn.Identity) else
@@ -78,12 +81,28 @@ class MLPRollout:
             return z[:, -1] if z.ndim == 3 else z
         return pad_window(z[:, None] if z.ndim == 2 else z, self.c)
 
-    def __call__(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` -> predicted latents ``(B, H, D)`` (float32)."""
+    def _action_part(self, actions: torch.Tensor, past: torch.Tensor | None) -> torch.Tensor:
+        """The first layer's action term + bias of every step, ``(H, B, hidden)`` (step-major: each step
+        contiguous): one GEMM per slot of the action window, ``past (B, P, k*A)`` before ``actions``."""
         b, horizon, _ = actions.shape
-        # (H, B, hidden): the action part of all steps in one matmul, step-major so each step is contiguous
-        steps = actions.to(self.dtype).transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
-        act_proj = F.linear(steps, self.wa, self.b1).view(horizon, b, -1)
+        seq = actions.to(self.dtype)
+        if self.ca > 1:
+            before = seq.new_zeros(b, self.ca - 1, seq.shape[2])
+            if past is not None and past.shape[1]:
+                before = torch.cat([before, past.to(self.dtype)], dim=1)[:, -(self.ca - 1):]
+            seq = torch.cat([before, seq], dim=1)  # (B, ca - 1 + H, k*A)
+        proj = None
+        for j, w in enumerate(self.wa_slots):
+            steps = seq[:, j:j + horizon].transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
+            term = F.linear(steps, w, self.b1 if proj is None else None).view(horizon, b, -1)
+            proj = term if proj is None else proj.add_(term)
+        return proj
+
+    def __call__(self, z0: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
+        """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` (``past (B, W - 1, k*A)``: the actions taken
+        from the history's latents, for ``action_history`` predictors) -> predicted latents ``(B, H, D)`` (float32)."""
+        b, horizon, _ = actions.shape
+        act_proj = self._action_part(actions, past)
         w = self._window(z0)
         shared = b > 1 and z0.stride(0) == 0  # every row starts from the same z0
         out = []

@@ -40,7 +40,7 @@ def predict_sequence(model: WorldModel, z: torch.Tensor, actions: torch.Tensor, 
     warm = model.teacher_forced(z[:, :c], actions[:, :c - 1])  # z_1 .. z_{c-1}
     if actions.shape[1] == c - 1:
         return warm
-    return torch.cat([warm, model.rollout(z[:, :c], actions[:, c - 1:])], dim=1)
+    return torch.cat([warm, model.rollout(z[:, :c], actions[:, c - 1:], actions[:, :c - 1])], dim=1)
 
 
 def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor],

@@ -73,9 +73,8 @@ class WorldModel(nn.Module):
         lead = a.shape[:-1]
         return a.unsqueeze(-2).expand(*lead, self.frameskip, a.shape[-1]).reshape(*lead, -1)
 
-    def rollout_env_actions(self, z0: Any, actions: Any,
-                            rollout: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-                            ) -> torch.Tensor:
+    def rollout_env_actions(self, z0: Any, actions: Any, rollout: Callable[..., torch.Tensor] | None = None,
+                            past: torch.Tensor | None = None) -> torch.Tensor:
         """Latents predicted for env-level action sequences, each action held ``frameskip`` env steps.
 
         ``z0``: the start latent ``(D,)`` or ``(1, D)`` (shared by every sequence), ``(N, D)``, or a
@@ -84,7 +83,8 @@ class WorldModel(nn.Module):
         Returns ``(N, H, D)`` (``(H, D)`` for one sequence); step ``t`` is the latent after
         ``(t + 1) * frameskip`` env steps.  ``rollout(z0 (N, D), model actions (N, H, k*A)) -> (N, H, D)``
         is the rollout used: :meth:`rollout` by default; planners pass
-        :func:`worldmodel.fast_rollout.planning_rollout` of this model.
+        :func:`worldmodel.fast_rollout.planning_rollout` of this model.  ``past``: the model actions taken
+        from the history's latents but its last, ``(N or 1, T - 1, k*A)`` (``action_history`` models).
         """
         a = self._tensor(actions)
         single = a.ndim == 2
@@ -97,7 +97,8 @@ class WorldModel(nn.Module):
             z = z.reshape(-1).expand(a.shape[0], -1)  # stride 0: a fast rollout computes the shared first step once
         elif z.ndim == 3 and z.shape[0] == 1 < a.shape[0]:
             z = z.expand(a.shape[0], -1, -1)  # one history shared by every sequence
-        out = (rollout or self.rollout)(z, self.model_actions(a))
+        roll, ma = rollout or self.rollout, self.model_actions(a)
+        out = roll(z, ma) if past is None else roll(z, ma, self._tensor(past).expand(ma.shape[0], -1, -1))
         return out[0] if single else out
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
@@ -129,19 +130,23 @@ class WorldModel(nn.Module):
         self._check_model_action(a)
         return self.predictor(z, a)
 
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
         """Autoregressive rollout from ``z0 (B, D)`` or a history ``(B, T, D)``.
 
         ``actions (B, H, k*A)`` -> ``(B, H, D)``; the predictor sees a sliding window of the
-        last ``cfg.history`` latents (observed, then predicted).  This is the reference path
-        (training, diagnostics); planners use :func:`worldmodel.fast_rollout.planning_rollout`.
+        last ``cfg.history`` latents (observed, then predicted) and of the actions taken from them,
+        ``past (B, T - 1, k*A)`` being those of the history's latents but its last (none: zeros).
+        This is the reference path (training, diagnostics); planners use
+        :func:`worldmodel.fast_rollout.planning_rollout`.
         """
         self._check_model_action(actions)
         k = self.cfg.history
         window = z0[:, None] if z0.ndim == 2 else z0[:, -k:]
+        acts = actions[:, :0] if past is None or k == 1 else past[:, -(k - 1):]
         out = []
         for t in range(actions.shape[1]):
-            z = self.predictor(window, actions[:, t])
+            acts = torch.cat([acts, actions[:, t:t + 1]], dim=1)[:, -k:]
+            z = self.predictor(window, acts)
             out.append(z)
             window = torch.cat([window, z[:, None]], dim=1)[:, -k:]
         return torch.stack(out, dim=1)
@@ -156,7 +161,7 @@ class WorldModel(nn.Module):
         if k == 1:
             flat = self.predictor(z_seq[:, :-1].reshape(b * t, -1), actions.reshape(b * t, -1))
             return flat.reshape(b, t, -1)
-        return torch.stack([self.predictor(z_seq[:, max(0, i - k + 1):i + 1], actions[:, i])
+        return torch.stack([self.predictor(z_seq[:, max(0, i - k + 1):i + 1], actions[:, max(0, i - k + 1):i + 1])
                             for i in range(t)], dim=1)
 
     def encode_seq(self, obs: torch.Tensor) -> torch.Tensor:

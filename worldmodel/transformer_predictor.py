@@ -68,7 +68,9 @@ class CausalTransformerPredictor(nn.Module):
         self.out = nn.Linear(dim, cfg.latent_dim)
 
     def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """``z (B, D)`` or window ``(B, W, D)`` (last ``history`` kept), ``a (B, k*A)`` -> ``(B, D)``."""
+        """``z (B, D)`` or window ``(B, W, D)`` (last ``history`` kept), ``a (B, k*A)`` (or a window of
+        actions ``(B, W, k*A)``, whose last is this step's) -> ``(B, D)``."""
+        a = a[:, -1] if a.ndim == 3 else a
         if z.ndim == 2:
             z = z[:, None]
         z = z[:, -self.history:]
