@@ -73,9 +73,14 @@ def ladder_reading(agents: dict[str, Any]) -> str:
     return f"{name} ({hi} -> {lo})" if loss > 0 else "-"
 
 
+def _seed_rates(rec: dict[str, Any], key: str) -> list[float]:
+    """mpc's success of each training seed under protocol ``key`` (``agents``: task, ``offset``)."""
+    return [r[key]["mpc"]["success_rate"] for r in rec.get("seed_runs", []) if "mpc" in r.get(key, {})]
+
+
 def _seeds(rec: dict[str, Any], key: str) -> str:
     """Mean and range of mpc's success over training seeds (``-`` with one seed)."""
-    rates = [r[key]["mpc"]["success_rate"] for r in rec.get("seed_runs", []) if "mpc" in r.get(key, {})]
+    rates = _seed_rates(rec, key)
     if len(rates) < 2:
         return "-"
     return f"{sum(rates) / len(rates):.2f} ({min(rates):.2f}-{max(rates):.2f}, {len(rates)} seeds)"
@@ -92,12 +97,15 @@ def _peers(rec: dict[str, Any], protocol: str) -> str:
 
 
 def _target(rec: dict[str, Any], agents: dict[str, Any]) -> str:
+    """The mpc target and whether it is met: by the mean over training seeds where there are several."""
     t = rec.get("targets", {}).get("mpc")
     if t is None:
         return "-"
     if "mpc" not in agents:
         return f">= {t:.2f}"
-    return f">= {t:.2f} {'met' if agents['mpc']['success_rate'] >= t else 'NOT met'}"
+    rates = _seed_rates(rec, "offset") if len(_seed_rates(rec, "offset")) > 1 else [agents["mpc"]["success_rate"]]
+    mean = sum(rates) / len(rates)
+    return f">= {t:.2f} {'met' if mean >= t else 'NOT met'}{' (seed mean)' if len(rates) > 1 else ''}"
 
 
 def task_table(records: list[dict[str, Any]]) -> str:

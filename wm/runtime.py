@@ -8,13 +8,15 @@ Two settings, both measured in ``benchmarks/train_alloc.py``:
   mmap-backed allocations off and raises the trim threshold, so freed pages stay in the heap and
   are reused. Peak memory is unchanged (the same blocks are live at the peak); the process keeps
   its high-water mark instead of returning it between steps.
-* **Threads.** OpenMP workers that spin while waiting thrash a shared machine (two such processes
-  on two cores run several times slower). ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep, and the
-  thread count defaults to the cores that are free at start: usable cores minus the cores busy
-  over a short sample of ``/proc/stat`` (rounded, at least one). The one-minute load average,
-  the fallback where ``/proc/stat`` cannot be read, lags: it still counts a job that ended a
-  minute ago and misses one that just started. Both must be in the environment before the OpenMP
-  runtime loads, i.e. before ``import torch``; an explicit ``train.threads`` still wins.
+* **Threads.** The thread count defaults to the cores that are free at start: usable cores minus
+  the cores busy over a short sample of ``/proc/stat`` (rounded, at least one). The one-minute
+  load average, the fallback where ``/proc/stat`` cannot be read, lags: it still counts a job that
+  ended a minute ago and misses one that just started. OpenMP workers that spin while waiting
+  thrash a shared machine (two such processes on two cores run several times slower), so where
+  some cores are busy (or the thread count was set by hand) ``OMP_WAIT_POLICY=PASSIVE`` makes them
+  sleep. On an idle machine the OpenMP default (a short spin, then sleep) is kept: passive waiting
+  there cost small-model training 40 % of its speed. Both must be in the environment before the
+  OpenMP runtime loads, i.e. before ``import torch``; an explicit ``train.threads`` still wins.
 
 Each can be switched off: ``WM_ALLOCATOR=system`` keeps glibc's defaults; an ``OMP_WAIT_POLICY``
 or ``OMP_NUM_THREADS`` already in the environment is left as it is.
@@ -76,12 +78,17 @@ def busy_cores(interval: float = SAMPLE_S, path: str = PROC_STAT) -> float | Non
     return (second[0] - first[0]) / (second[1] - first[1]) * second[2]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def free_cores() -> int:
     """Usable cores minus the busy cores (:func:`busy_cores`, else the one-minute load average), at least 1."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
+    usable = usable_cores()
     busy = busy_cores()
     if busy is None:
         try:
@@ -95,11 +102,13 @@ def configure_process(environ: dict[str, str] | None = None) -> dict[str, str]:
     """Apply the defaults above to this process; returns what was applied, e.g. ``{"allocator": "retain"}``."""
     env = os.environ if environ is None else environ
     applied: dict[str, str] = {}
-    if "OMP_WAIT_POLICY" not in env:
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
-        applied["OMP_WAIT_POLICY"] = "PASSIVE"
+    shared = True  # a thread count set by hand: assume others share the cores
     if "OMP_NUM_THREADS" not in env:
-        env["OMP_NUM_THREADS"] = applied["OMP_NUM_THREADS"] = str(free_cores())
+        free = free_cores()
+        shared = free < usable_cores()
+        env["OMP_NUM_THREADS"] = applied["OMP_NUM_THREADS"] = str(free)
+    if "OMP_WAIT_POLICY" not in env and shared:
+        env["OMP_WAIT_POLICY"] = applied["OMP_WAIT_POLICY"] = "PASSIVE"
     if env.get("WM_ALLOCATOR", "retain") == "retain" and keep_freed_memory():
         applied["allocator"] = "retain"
     return applied
