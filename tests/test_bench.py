@@ -212,6 +212,11 @@ def test_add_seeds_keeps_the_row_and_trains_only_the_missing_seeds(tmp_path, tin
     assert "git_commit" in after["seed_runs"][1]
     assert main([*args, "--add-seeds"]) == 0  # nothing missing: nothing trained, the file unchanged
     assert json.loads((tmp_path / "res" / "tiny.json").read_text()) == after
+    (suite / "tiny.yaml").write_text(task + "seeds: [0, 1, 2, 3]\n")
+    assert main([*args, "--add-seeds", "--seeds", "x"]) == 2
+    assert main([*args, "--add-seeds", "--seeds", "3"]) == 0  # only the one asked for
+    after = json.loads((tmp_path / "res" / "tiny.json").read_text())
+    assert [r["seed"] for r in after["seed_runs"]] == [0, 1, 3]
     (suite / "tiny.yaml").write_text(task.replace("set: [", "set: [train.lr=0.01, ") + "seeds: [0, 1, 2]\n")
     assert main([*args, "--add-seeds"]) == 2  # the config changed since: refused, the file kept
     assert json.loads((tmp_path / "res" / "tiny.json").read_text()) == after

@@ -27,8 +27,11 @@ table from those files alone, so no number is typed by hand.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,12 +186,15 @@ def config_drift(recorded: dict[str, Any], cfg: Any) -> list[str]:
     return drift
 
 
-def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool = True) -> dict[str, Any]:
+def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool = True,
+              seeds: tuple[int, ...] | None = None) -> dict[str, Any]:
     """Train and evaluate the task's seeds missing from ``<results_dir>/<name>.json`` and add them to it.
 
     The first seed's row (its ladder) is kept; the new seeds train on the first seed's dataset
     (``<runs_dir>/<name>/data``, collected again from the same config where it is gone) and each
     records the commit it ran at. Refused when the task's config changed since the file was written.
+    ``seeds`` picks some of the missing ones: processes adding different seeds may run side by side
+    (each adds its own under a lock, re-reading the file).
     """
     path = Path(results_dir) / f"{task.name}.json"
     if not path.exists():
@@ -199,18 +205,37 @@ def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool
     if drift:
         raise ConfigError(f"{path}: its config differs from today's ({'; '.join(drift)}); rerun the row")
     done = {r["seed"] for r in record.get("seed_runs", [])}
+    todo = [s for s in task.seeds if s not in done and (seeds is None or s in seeds)]
     run_dir = Path(runs_dir) / task.name
-    if not pipeline.dataset_path(cfg, run_dir).exists():
+    if todo and not pipeline.dataset_path(cfg, run_dir).exists():
         pipeline.collect_data(cfg, run_dir, progress=progress)
-    first = {"cfg": cfg, "run_dir": run_dir}
-    for seed in (s for s in task.seeds if s not in done):
-        run = _run_seed(task, runs_dir, False, seed, progress, first)
-        commit, dirty = code_at_start()
-        record["seed_runs"].append({**{k: run[k] for k in SEED_KEYS}, "git_commit": commit, "git_dirty": dirty})
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=float))
-    tmp.replace(path)
+    commit, dirty = code_at_start()
+    added = [{**{k: run[k] for k in SEED_KEYS}, "git_commit": commit, "git_dirty": dirty}
+             for run in (_run_seed(task, runs_dir, False, s, progress, {"cfg": cfg, "run_dir": run_dir}) for s in todo)]
+    with _locked(path):
+        record = json.loads(path.read_text())
+        have = {r["seed"] for r in record["seed_runs"]}
+        record["seed_runs"] += [r for r in added if r["seed"] not in have]
+        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record, indent=2, default=float))
+        tmp.replace(path)
     return record
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``<path>.lock`` while the block runs (POSIX; elsewhere none)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(path.with_suffix(path.suffix + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _agent_record(s: dict[str, Any]) -> dict[str, Any]:
@@ -253,20 +278,22 @@ def with_task_info(records: list[dict[str, Any]], tasks: list[BenchTask]) -> lis
 
 
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
-                report_only: bool = False, progress: bool = True, extra_seeds: bool = False) -> str:
+                report_only: bool = False, progress: bool = True, extra_seeds: bool = False,
+                seeds: tuple[int, ...] | None = None) -> str:
     """``wm bench``: run the suite (unless ``report_only``) and regenerate the reports.
 
     Full runs write ``results/*.json``, ``BENCHMARKS.md`` (with the speed and scaling
     results of ``benchmarks/plan_speed.py`` / ``scaling.py`` when present) and the README table; quick runs
     write ``results/quick/*.json`` and ``results/quick/BENCHMARKS.md`` only. ``extra_seeds`` runs only
-    the training seeds missing from existing results files (:func:`add_seeds`), then the reports.
+    the training seeds missing from existing results files (:func:`add_seeds`; ``seeds``: only those), then
+    the reports.
     """
     results_dir = results / "quick" if quick else results
     if extra_seeds:
         if quick or report_only:
             raise ConfigError("--add-seeds adds training seeds to full results; not with --quick or --report-only")
         for task in load_suite(suite, only):
-            add_seeds(task, results_dir, runs, progress)
+            add_seeds(task, results_dir, runs, progress, seeds)
     elif not report_only:
         run_suite(load_suite(suite, only), results_dir, runs, quick, progress)
     records = load_results(results_dir)

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-only", action="store_true", help="only regenerate the reports from results files")
     p.add_argument("--add-seeds", action="store_true",
                    help="train and evaluate only the seeds missing from existing results files, keeping their rows")
+    p.add_argument("--seeds", default="", metavar="S1,S2",
+                   help="with --add-seeds: only these of the missing seeds (processes adding different ones may "
+                        "run side by side)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_verb", required=True)
@@ -106,6 +109,16 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_list(text: str) -> tuple[int, ...] | None:
+    """``--seeds 1,2`` -> ``(1, 2)``; empty: None (every seed); a non-integer is a config error."""
+    if not text:
+        return None
+    try:
+        return tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--seeds: expected comma-separated integers, got {text!r}") from None
+
+
 def _eval_flags(args: argparse.Namespace) -> list[str]:
     """``--workers`` / ``--videos`` as ``--set`` overrides."""
     flags = {"workers": getattr(args, "workers", None), "videos": getattr(args, "videos", None)}
@@ -130,7 +143,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "bench":
         from wm.bench import bench_suite
         print(bench_suite(args.suite, [n for n in args.only.split(",") if n], args.quick, args.results,
-                          args.runs, args.report_only, not args.quiet, args.add_seeds))
+                          args.runs, args.report_only, not args.quiet, args.add_seeds, _seed_list(args.seeds)))
         return 0
     cfg = with_imports(load_config(args.config, args.set + _eval_flags(args)), args.imports)
     from agents.report import results_table
