@@ -45,7 +45,7 @@ INTENDED: dict[str, dict] = {
                                  "model": {"smooth_coeff": 1.0}},
     "configs/tworoom_randomwall_state.yaml": {"model": {"smooth_coeff": 1.0}},
     "configs/pusht_pixels.yaml": {"data": {"episodes": 2000}, "train": {"steps": 6000}, "model": {"smooth_coeff": 1.0}},
-    "configs/reacher_pixels.yaml": {"model": {"history": 3}, "train": {"pred_steps": 6},
+    "configs/reacher_pixels.yaml": {"model": {"history": 3, "action_history": True}, "train": {"pred_steps": 6},
                                     "plan": {"samples": 300, "iterations": 10, "elites": 30},
                                     "eval": {"offset_goal_velocity": "zero"}},
 }
