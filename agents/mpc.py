@@ -114,8 +114,7 @@ class MPCAgent(RecedingHorizonAgent):
         """The next env action ``(A,)``; every observation is kept for a history model's context."""
         self._frames.append(obs)
         action = super().act(obs)
-        if self._actions.maxlen:
-            self._actions.append(np.asarray(action, dtype=np.float32))
+        self._actions.append(np.asarray(action, dtype=np.float32))  # maxlen 0 (history 1): kept nowhere
         return action
 
     def _begin(self, obs: np.ndarray) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,8 +41,9 @@ from agents.factory import MODEL_AGENTS
 from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
-from wm.provenance import code_at_start, versions
+from wm.provenance import code_record, versions
 from wm.speed_report import speed_markdown
+from worldmodel.checkpoint import atomic_write
 
 SEED_KEYS = ("seed", "agents", "offset", "train_s", "probe_r2", "eff_rank")
 TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference", "reference_protocol", "seeds",
@@ -128,8 +128,8 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
         "probe_r2": first["probe_r2"], "eff_rank": first["eff_rank"],
         "model": model_size(first["run_dir"] / "checkpoints"),
         "wall_s": time.perf_counter() - start,
-        "config": to_dict(first["cfg"]), "config_hash": config_hash(first["cfg"]), "git_commit": code_at_start()[0],
-        "git_dirty": code_at_start()[1], "versions": versions(), "date": time.strftime("%Y-%m-%d"),
+        "config": to_dict(first["cfg"]), "config_hash": config_hash(first["cfg"]),
+        **code_record(), "versions": versions(), "date": time.strftime("%Y-%m-%d"),
         "run_dir": str(first["run_dir"]),
     }
 
@@ -209,16 +209,14 @@ def add_seeds(task: BenchTask, results_dir: Path, runs_dir: Path, progress: bool
     run_dir = Path(runs_dir) / task.name
     if todo and not pipeline.dataset_path(cfg, run_dir).exists():
         pipeline.collect_data(cfg, run_dir, progress=progress)
-    commit, dirty = code_at_start()
-    added = [{**{k: run[k] for k in SEED_KEYS}, "git_commit": commit, "git_dirty": dirty}
+    added = [{**{k: run[k] for k in SEED_KEYS}, **code_record()}
              for run in (_run_seed(task, runs_dir, False, s, progress, {"cfg": cfg, "run_dir": run_dir}) for s in todo)]
     with _locked(path):
         record = json.loads(path.read_text())
         have = {r["seed"] for r in record["seed_runs"]}
-        record["seed_runs"] += [r for r in added if r["seed"] not in have]
-        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=float))
-        tmp.replace(path)
+        runs = record["seed_runs"] + [r for r in added if r["seed"] not in have]
+        record["seed_runs"] = sorted(runs, key=lambda r: r["seed"])
+        atomic_write(path, json.dumps(record, indent=2, default=float).encode())
     return record
 
 

@@ -38,7 +38,7 @@ from envs.offset import OffsetProtocol
 from envs.registration import env_facts, make_env
 from wm import guards
 from wm.config import RunConfig, config_hash, dump_config, to_dict
-from wm.provenance import code_at_start, versions
+from wm.provenance import code_record, versions
 from worldmodel.checkpoint import checkpoint_dir, load_model, read_checkpoint_config
 from worldmodel.distributed import distributed
 from worldmodel.train import train
@@ -177,8 +177,8 @@ def offset_protocol(cfg: RunConfig) -> OffsetProtocol:
 def _agent_meta(cfg: RunConfig, name: str) -> dict[str, Any]:
     """Provenance for ``results.json``; planning agents also record their planner and plan config."""
     planning = name in PLANNING_AGENTS
-    return {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), "git_commit": code_at_start()[0],
-            "git_dirty": code_at_start()[1], "versions": versions(), "planner": cfg.plan.planner if planning else None,
+    return {"obs_type": cfg.env.obs_type, "config_hash": config_hash(cfg), **code_record(),
+            "versions": versions(), "planner": cfg.plan.planner if planning else None,
             "protocol": "task", "data_seeds": [cfg.data.seed, cfg.data.seed + cfg.data.episodes],
             "eval_key": _eval_key(cfg, name), **({"plan": dataclasses.asdict(cfg.plan)} if planning else {})}
 

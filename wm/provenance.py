@@ -6,10 +6,11 @@ import functools
 import importlib.metadata
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from envs.collect import code_version as git_commit
 
-__all__ = ["LIBRARY_PATHS", "code_at_start", "git_commit", "git_dirty", "versions"]
+__all__ = ["LIBRARY_PATHS", "code_at_start", "code_record", "git_commit", "git_dirty", "versions"]
 
 LIBRARY_PATHS = ("agents", "envs", "worldmodel", "wm", "configs", "pyproject.toml")
 """The code and configs that results depend on (changes elsewhere, e.g. docs, do not make a tree dirty)."""
@@ -44,3 +45,9 @@ def code_at_start() -> tuple[str, bool | None]:
     while they run do not change the code already loaded. The CLI calls it as it starts.
     """
     return git_commit(), git_dirty()
+
+
+def code_record() -> dict[str, Any]:
+    """:func:`code_at_start` as results fields: ``{"git_commit": ..., "git_dirty": ...}``."""
+    commit, dirty = code_at_start()
+    return {"git_commit": commit, "git_dirty": dirty}

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from worldmodel.predictors import ResidualMLPPredictor, pad_window
+from worldmodel.predictors import ResidualMLPPredictor, pad_actions, pad_window
 
 Rollout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -87,10 +87,8 @@ class MLPRollout:
         b, horizon, _ = actions.shape
         seq = actions.to(self.dtype)
         if self.ca > 1:
-            before = seq.new_zeros(b, self.ca - 1, seq.shape[2])
-            if past is not None and past.shape[1]:
-                before = torch.cat([before, past.to(self.dtype)], dim=1)[:, -(self.ca - 1):]
-            seq = torch.cat([before, seq], dim=1)  # (B, ca - 1 + H, k*A)
+            before = seq[:, :0] if past is None else past.to(self.dtype)
+            seq = torch.cat([pad_actions(before, self.ca - 1), seq], dim=1)  # (B, ca - 1 + H, k*A)
         proj = None
         for j, w in enumerate(self.wa_slots):
             steps = seq[:, j:j + horizon].transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
