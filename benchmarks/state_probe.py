@@ -1,0 +1,95 @@
+"""Which state variables does a pixel encoder keep? MLP probes of each state dimension from one latent.
+
+For each trained pixel run (whose dataset records states), encodes ``samples`` frames of its dataset and
+fits a small MLP from the latent to each state dimension; reports held-out R^2. A ceiling shows that the
+frames hold the variable: a small CNN trained on the same frames to regress the states directly
+(supervised, same split; the runs given should share one dataset, the first run's is used). A
+dimension with a high ceiling and a probe near 0 is information the encoder's training objective
+dropped; the planner's latent cost cannot see it.
+
+Usage: ``python -m benchmarks.state_probe RUN [RUN ...] [--samples 3000] [--out FILE]``; writes
+``benchmarks/results/state_probe.json`` by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch import nn
+
+import wm
+from benchmarks.timing import write_artifact
+from benchmarks.velocity_probe import mlp_r2
+from wm.provenance import code_at_start
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def sample_frames(data: Path, samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``samples`` random frames ``(N, H, W, C)`` uint8 of a dataset and their states ``(N, S)``."""
+    with h5py.File(data, "r") as f:
+        n = len(f["states"])
+        idx = np.sort(np.random.default_rng(seed).choice(n, size=min(samples, n), replace=False))
+        return f["obs"][idx], f["states"][idx]
+
+
+def cnn_r2(frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500, seed: int = 0) -> list[float]:
+    """Held-out R^2 per output of a small CNN regressing ``y (N, S)`` from ``frames (N, H, W, C)`` uint8."""
+    torch.manual_seed(seed)
+    x = torch.as_tensor(frames).permute(0, 3, 1, 2).float() / 255.0
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    n = int(len(x) * train)
+    mu, sd = yt[:n].mean(0), yt[:n].std(0) + 1e-6
+    net = nn.Sequential(nn.Conv2d(x.shape[1], 16, 5, 2, 2), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+                        nn.Conv2d(32, 32, 3, 2, 1), nn.ReLU(), nn.Flatten(), nn.LazyLinear(256), nn.ReLU(),
+                        nn.Linear(256, y.shape[1]))
+    net(x[:1])
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    for _ in range(steps):
+        b = torch.randint(n, (64,))
+        loss = (net(x[b]) - (yt[b] - mu) / sd).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = torch.cat([net(x[i:i + 256]) for i in range(n, len(x), 256)]) * sd + mu
+    res = ((pred - yt[n:]) ** 2).sum(0) / ((yt[n:] - yt[n:].mean(0)) ** 2).sum(0)
+    return [round(float(1 - r), 4) for r in res]
+
+
+def probe(run: Path, samples: int) -> dict:
+    """Per-state-dimension R^2 of the MLP probe from ``run``'s latent ``(S,)``, with the run's config facts."""
+    cfg = wm.load_run_config(run)
+    model = wm.load_model(run)
+    frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
+    with torch.no_grad():
+        z = torch.cat([model.encode(frames[i:i + 500]) for i in range(0, len(frames), 500)]).numpy()
+    m = cfg.model
+    return {"run": str(run), "regularizer": m.regularizer, "channels": m.channels, "keypoints": m.keypoints,
+            "smooth_coeff": m.smooth_coeff, "train_steps": cfg.train.steps, "latent_mlp_r2": mlp_r2(z, states)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument("--samples", type=int, default=3000)
+    parser.add_argument("--out", type=Path, default=RESULTS / "state_probe.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    runs = [probe(r, args.samples) for r in args.runs]
+    cfg = wm.load_run_config(args.runs[0])
+    frames, states = sample_frames(Path(cfg.data.path or args.runs[0] / "data" / "dataset.h5"), args.samples)
+    commit, dirty = code_at_start()
+    result = {"git_commit": commit, "git_dirty": dirty, "samples": args.samples, "runs": runs,
+              "pixels_cnn_r2": cnn_r2(frames, states)}
+    write_artifact(result, args.out)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
