@@ -7,6 +7,9 @@ frames hold the variable: a small CNN trained on the same frames to regress the 
 dimension with a high ceiling and a probe near 0 is information the encoder's training objective
 dropped; the planner's latent cost cannot see it.
 
+The ceiling needs many more frames than the probes (an orientation is not read from a few thousand):
+``--ceiling-samples 20000 --ceiling-steps 4000`` by default, about five minutes on one core.
+
 Usage: ``python -m benchmarks.state_probe RUN [RUN ...] [--samples 3000] [--out FILE]``; writes
 ``benchmarks/results/state_probe.json`` by default.
 """
@@ -78,15 +81,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+")
     parser.add_argument("--samples", type=int, default=3000)
+    parser.add_argument("--ceiling-samples", type=int, default=20000, help="frames the supervised CNN sees")
+    parser.add_argument("--ceiling-steps", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=RESULTS / "state_probe.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     runs = [probe(r, args.samples) for r in args.runs]
     cfg = wm.load_run_config(args.runs[0])
-    frames, states = sample_frames(Path(cfg.data.path or args.runs[0] / "data" / "dataset.h5"), args.samples)
+    data = Path(cfg.data.path or args.runs[0] / "data" / "dataset.h5")
+    frames, states = sample_frames(data, args.ceiling_samples)
     commit, dirty = code_at_start()
     result = {"git_commit": commit, "git_dirty": dirty, "samples": args.samples, "runs": runs,
-              "pixels_cnn_r2": cnn_r2(frames, states)}
+              "ceiling_samples": len(frames), "ceiling_steps": args.ceiling_steps,
+              "pixels_cnn_r2": cnn_r2(frames, states, steps=args.ceiling_steps)}
     write_artifact(result, args.out)
     print(json.dumps(result, indent=1))
 
