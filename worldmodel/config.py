@@ -96,6 +96,10 @@ class ModelConfig:
     """VAE weight of the KL term (per latent dim) against the reconstruction (per observation element)."""
     vae_recon_coeff: float = 1.0
     """VAE weight of the reconstruction error (mean squared, normalised observations)."""
+    recon_coeff: float = 0.0
+    """Auxiliary reconstruction weight for the JEPA families (0: off): a decoder rebuilds each sequence's
+    first observation from its latent, so the encoder keeps what the image shows but the prediction and
+    anti-collapse terms do not ask for (e.g. an object's orientation). Not with ``vae``, which reconstructs."""
 
     def __post_init__(self) -> None:
         _choice("encoder", self.encoder, ENCODERS)
@@ -105,7 +109,7 @@ class ModelConfig:
                      "patch_size", "vit_dim", "vit_depth", "sigreg_slices", "infonce_temp"):
             _positive(name, getattr(self, name))
         for name in ("var_coeff", "cov_coeff", "idm_coeff", "smooth_coeff", "sigreg_coeff", "barlow_coeff",
-                     "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff"):
+                     "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff", "recon_coeff"):
             _non_negative(name, getattr(self, name))
         _non_negative("keypoints", self.keypoints)
         if self.keypoints and self.encoder != "cnn":
@@ -115,6 +119,8 @@ class ModelConfig:
         _positive("sigreg_tmax", self.sigreg_tmax)
         if not 0.0 <= self.ema_momentum < 1.0:
             raise ValueError(f"ema_momentum: must be in [0, 1), got {self.ema_momentum}")
+        if self.recon_coeff and self.regularizer == "vae":
+            raise ValueError("recon_coeff: the vae reconstructs already (vae_recon_coeff); use it with a JEPA family")
         if self.latent_norm and self.regularizer == "vae":
             raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
         if self.action_history and (self.predictor != "mlp" or self.history < 2):

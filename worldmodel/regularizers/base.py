@@ -43,7 +43,18 @@ class Regularizer(nn.Module):
 
 
 def build_regularizer(model: WorldModel) -> Regularizer:
-    """The regulariser named by ``model.cfg.regularizer`` for ``model``."""
+    """The regulariser named by ``model.cfg.regularizer`` for ``model``, with the auxiliary reconstruction
+    (:mod:`worldmodel.regularizers.recon`) where ``model.cfg.recon_coeff > 0``."""
+    reg = _family(model)
+    if model.cfg.recon_coeff > 0:
+        from worldmodel.regularizers.recon import WithReconstruction
+
+        return WithReconstruction(reg, model, model.cfg.recon_coeff)
+    return reg
+
+
+def _family(model: WorldModel) -> Regularizer:
+    """The anti-collapse family named by ``model.cfg.regularizer``."""
     cfg = model.cfg
     if cfg.regularizer == "vicreg":
         from worldmodel.regularizers.vicreg import VICReg
