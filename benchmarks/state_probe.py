@@ -5,10 +5,12 @@ fits a small MLP from the latent to each state dimension; reports held-out R^2. 
 frames hold the variable: a small CNN trained on the same frames to regress the states directly
 (supervised, same split; the runs given should share one dataset, the first run's is used). A
 dimension with a high ceiling and a probe near 0 is information the encoder's training objective
-dropped; the planner's latent cost cannot see it.
+dropped; the planner's latent cost cannot see it. A second ceiling trains the first run's own encoder
+architecture (fresh weights, a linear readout of its latent) on the same frames: where it reads a
+variable that its self-supervised latent lacks, the objective, not the network, dropped it.
 
 The ceiling needs many more frames than the probes (an orientation is not read from a few thousand):
-``--ceiling-samples 20000 --ceiling-steps 4000`` by default, about five minutes on one core.
+``--ceiling-samples 20000 --ceiling-steps 4000`` by default, about ten minutes on one core for both.
 
 Usage: ``python -m benchmarks.state_probe RUN [RUN ...] [--samples 3000] [--out FILE]``; writes
 ``benchmarks/results/state_probe.json`` by default.
@@ -29,6 +31,8 @@ import wm
 from benchmarks.timing import write_artifact
 from benchmarks.velocity_probe import mlp_r2
 from wm.provenance import code_at_start
+from worldmodel.config import ModelConfig
+from worldmodel.encoders import build_encoder
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -41,17 +45,27 @@ def sample_frames(data: Path, samples: int, seed: int = 0) -> tuple[np.ndarray, 
         return f["obs"][idx], f["states"][idx]
 
 
-def cnn_r2(frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500, seed: int = 0) -> list[float]:
-    """Held-out R^2 per output of a small CNN regressing ``y (N, S)`` from ``frames (N, H, W, C)`` uint8."""
+class _Scaled(nn.Module):
+    """uint8 ``(B, H, W, C)`` -> float ``(B, C, H, W)`` in [0, 1], then ``net``."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.permute(0, 3, 1, 2).float() / 255.0)
+
+
+def supervised_r2(net: nn.Module, frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500,
+                  seed: int = 0) -> list[float]:
+    """Held-out R^2 per output of ``net`` (uint8 ``(B, H, W, C)`` -> ``(B, S)``) trained to regress
+    ``y (N, S)`` from ``frames (N, H, W, C)``; the first ``train`` fraction trains, the rest scores."""
     torch.manual_seed(seed)
-    x = torch.as_tensor(frames).permute(0, 3, 1, 2).float() / 255.0
+    x = torch.as_tensor(frames)
     yt = torch.as_tensor(y, dtype=torch.float32)
     n = int(len(x) * train)
     mu, sd = yt[:n].mean(0), yt[:n].std(0) + 1e-6
-    net = nn.Sequential(nn.Conv2d(x.shape[1], 16, 5, 2, 2), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
-                        nn.Conv2d(32, 32, 3, 2, 1), nn.ReLU(), nn.Flatten(), nn.LazyLinear(256), nn.ReLU(),
-                        nn.Linear(256, y.shape[1]))
-    net(x[:1])
+    net(x[:1])  # materialise lazy layers before the optimiser sees the parameters
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     for _ in range(steps):
         b = torch.randint(n, (64,))
@@ -63,6 +77,27 @@ def cnn_r2(frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 
         pred = torch.cat([net(x[i:i + 256]) for i in range(n, len(x), 256)]) * sd + mu
     res = ((pred - yt[n:]) ** 2).sum(0) / ((yt[n:] - yt[n:].mean(0)) ** 2).sum(0)
     return [round(float(1 - r), 4) for r in res]
+
+
+def cnn_r2(frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500, seed: int = 0) -> list[float]:
+    """:func:`supervised_r2` of a small strided CNN (16-32-32 channels, a 256-unit head)."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(frames.shape[-1], 16, 5, 2, 2), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+                        nn.Conv2d(32, 32, 3, 2, 1), nn.ReLU(), nn.Flatten(), nn.LazyLinear(256), nn.ReLU(),
+                        nn.Linear(256, y.shape[1]))
+    return supervised_r2(_Scaled(net), frames, y, train, steps, seed)
+
+
+def encoder_r2(cfg: ModelConfig, frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500,
+               seed: int = 0) -> list[float]:
+    """:func:`supervised_r2` of the encoder architecture of ``cfg`` (fresh weights, its latent size) and a
+    linear readout: can that network, told the states, hold them in its latent? A high value beside a
+    probe near 0 puts the loss in the training objective, not the architecture."""
+    torch.manual_seed(seed)
+    encoder = build_encoder(cfg, frames.shape[1:], cfg.latent_dim)
+    encoder.fit_normalizer(torch.as_tensor(frames[: int(len(frames) * train)]))
+    net = nn.Sequential(encoder, nn.Linear(cfg.latent_dim, y.shape[1]))
+    return supervised_r2(net, frames, y, train, steps, seed)
 
 
 def probe(run: Path, samples: int) -> dict:
@@ -93,7 +128,8 @@ def main() -> None:
     commit, dirty = code_at_start()
     result = {"git_commit": commit, "git_dirty": dirty, "samples": args.samples, "runs": runs,
               "ceiling_samples": len(frames), "ceiling_steps": args.ceiling_steps,
-              "pixels_cnn_r2": cnn_r2(frames, states, steps=args.ceiling_steps)}
+              "pixels_cnn_r2": cnn_r2(frames, states, steps=args.ceiling_steps),
+              "encoder_supervised_r2": encoder_r2(cfg.model, frames, states, steps=args.ceiling_steps)}
     write_artifact(result, args.out)
     print(json.dumps(result, indent=1))
 
