@@ -48,6 +48,7 @@ INTENDED: dict[str, dict] = {
     "configs/reacher_pixels.yaml": {"model": {"history": 3, "action_history": True}, "train": {"pred_steps": 6},
                                     "plan": {"samples": 300, "iterations": 10, "elites": 30},
                                     "eval": {"offset_goal_velocity": "zero"}},
+    "configs/pointmaze_state.yaml": {"model": {"smooth_coeff": 20.0}},
 }
 
 
