@@ -1,0 +1,128 @@
+"""Does a state variable help predict the future? The pressure a predictive objective puts on a latent.
+
+A JEPA-style objective keeps a variable in its latent when the variable helps predict the next latents.
+This script measures that pressure on the true states of a dataset: a small MLP predicts the change of
+the state ``k`` env steps ahead from the current state and the ``k`` actions taken, once with every
+state variable and once without the ``--drop`` columns. Where the held-out R^2 barely moves, the
+dropped variable is *predictable* (it can be carried forward) but not *predictive*, and a latent without
+it predicts its own future as well as one with it: the prediction loss gives no reason to keep it.
+
+``--angle SIN,COS`` names a (sin, cos) pair scored as the wrapped angle change instead of two deltas.
+The rotation figures count ``k``-step windows turning by more than ``--turn`` radians (the data's coverage).
+
+Usage: ``python -m benchmarks.predictive_value DATA.h5 [DATA.h5 ...] --drop 4,5 --angle 4,5 --k 5 [--out F]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+import yaml
+
+from benchmarks.timing import write_artifact
+from benchmarks.velocity_probe import mlp_r2
+from wm.provenance import code_at_start
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def windows(lengths: np.ndarray, k: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start rows of ``k``-step windows in the flat ``states`` ``(T+1 per episode)`` and ``actions`` ``(T)``
+    arrays of a dataset with episodes of ``lengths`` steps: ``(state_rows (N,), action_rows (N,))``."""
+    s_rows, a_rows, s0, a0 = [], [], 0, 0
+    for n in lengths.tolist():
+        t = np.arange(0, n - k + 1, stride)
+        s_rows.append(s0 + t)
+        a_rows.append(a0 + t)
+        s0, a0 = s0 + n + 1, a0 + n
+    return np.concatenate(s_rows), np.concatenate(a_rows)
+
+
+def future_change(states: np.ndarray, rows: np.ndarray, k: int, angle: tuple[int, int] | None) -> np.ndarray:
+    """Change of each state column ``k`` steps after ``rows`` ``(N, S)``; an ``angle`` (sin, cos) pair
+    becomes one wrapped angle change, appended last: ``(N, S - 1)``."""
+    now, later = states[rows], states[rows + k]
+    delta = later - now
+    if angle is None:
+        return delta
+    turn = np.arctan2(later[:, angle[0]], later[:, angle[1]]) - np.arctan2(now[:, angle[0]], now[:, angle[1]])
+    keep = [c for c in range(states.shape[1]) if c not in angle]
+    return np.concatenate([delta[:, keep], np.angle(np.exp(1j * turn))[:, None]], axis=1)
+
+
+def target_names(state_dim: int, angle: tuple[int, int] | None) -> list[str]:
+    """Labels of :func:`future_change`'s columns."""
+    keep = [c for c in range(state_dim) if angle is None or c not in angle]
+    return [f"d_state{c}" for c in keep] + (["d_angle"] if angle is not None else [])
+
+
+def measure(path: Path, k: int, drop: list[int], angle: tuple[int, int] | None, samples: int,
+            steps: int, turn: float) -> dict:
+    """R^2 of the future-change predictor with all state columns and without ``drop``, for one dataset."""
+    with h5py.File(path, "r") as f:
+        lengths, states, actions = f["episode_lengths"][:], f["states"][:], f["actions"][:]
+    s_rows, a_rows = windows(lengths, k, stride=1)
+    pick = np.sort(np.random.default_rng(0).choice(len(s_rows), size=min(samples, len(s_rows)), replace=False))
+    s_rows, a_rows = s_rows[pick], a_rows[pick]
+    acts = np.concatenate([actions[a_rows + j] for j in range(k)], axis=1)
+    y = future_change(states, s_rows, k, angle)
+    full = np.concatenate([states[s_rows], acts], axis=1)
+    kept = [c for c in range(states.shape[1]) if c not in drop]
+    without = np.concatenate([states[s_rows][:, kept], acts], axis=1)
+    r2_full, r2_without = mlp_r2(full, y, steps=steps), mlp_r2(without, y, steps=steps)
+    out = {"data": str(path), "windows": len(s_rows), "targets": target_names(states.shape[1], angle),
+           "r2_all_state": r2_full, "r2_without_dropped": r2_without,
+           "r2_gain": [round(a - b, 4) for a, b in zip(r2_full, r2_without, strict=True)]}
+    if angle is not None:
+        out["frac_windows_turning"] = round(float((np.abs(y[:, -1]) > turn).mean()), 4)
+    return out
+
+
+def collection_facts(path: Path) -> dict:
+    """The ``data`` section of the run config stored beside a collected dataset, where there is one."""
+    cfg = path.parent.parent / "config.yaml"
+    if not cfg.exists():
+        return {}
+    return (yaml.safe_load(cfg.read_text()) or {}).get("data", {})
+
+
+def parse_columns(text: str | None) -> list[int]:
+    """``"4,5"`` -> ``[4, 5]``; ``None`` or ``""`` -> ``[]``."""
+    return [int(c) for c in text.split(",") if c.strip()] if text else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, nargs="+")
+    parser.add_argument("--drop", required=True, help="state columns left out of the second predictor, e.g. 4,5")
+    parser.add_argument("--angle", default=None, help="a (sin, cos) column pair scored as one angle change")
+    parser.add_argument("--k", type=int, nargs="+", default=[5], help="env steps ahead")
+    parser.add_argument("--samples", type=int, default=40000)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--turn", type=float, default=float(np.pi / 9))
+    parser.add_argument("--out", type=Path, default=RESULTS / "predictive_value.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    drop, angle = parse_columns(args.drop), parse_columns(args.angle)
+    if angle and len(angle) != 2:
+        parser.error(f"--angle: expected two columns (sin,cos), got {args.angle!r}")
+    pair = (angle[0], angle[1]) if angle else None
+    for p in args.data:
+        if not p.is_file():
+            parser.error(f"dataset not found: {p}")
+    rows = [{**measure(p, k, drop, pair, args.samples, args.steps, args.turn), "k": k,
+             "collection": collection_facts(p)} for p in args.data for k in args.k]
+    commit, dirty = code_at_start()
+    result = {"git_commit": commit, "git_dirty": dirty, "drop": drop, "angle": angle, "samples": args.samples,
+              "steps": args.steps, "turn_rad": args.turn, "rows": rows}
+    write_artifact(result, args.out)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
