@@ -4,13 +4,19 @@ A JEPA-style objective keeps a variable in its latent when the variable helps pr
 This script measures that pressure on the true states of a dataset: a small MLP predicts the change of
 the state ``k`` env steps ahead from the current state and the ``k`` actions taken, once with every
 state variable and once without the ``--drop`` columns. Where the held-out R^2 barely moves, the
-dropped variable is *predictable* (it can be carried forward) but not *predictive*, and a latent without
-it predicts its own future as well as one with it: the prediction loss gives no reason to keep it.
+dropped variable is *predictable* (it can be carried forward) but, to a short fit, not *predictive*: a
+latent without it predicts its own future about as well as one with it, and the prediction loss gives the
+encoder little reason to start keeping it.
 
 ``--angle SIN,COS`` names a (sin, cos) pair scored as the wrapped angle change instead of two deltas.
+With ``--angle`` and ``--body X,Y`` (the body's position columns), a third predictor also gets the other
+2-D position (``--point``, default the first two columns) relative to the body and the 2-D actions, both
+turned into the body's frame: features a small network learns only slowly from raw (sin, cos) products. The
+gap between the third predictor and the one without the dropped columns is what the angle is worth once
+that rotation is learnt; the gap between the first two shows only what a short fit finds.
 The rotation figures count ``k``-step windows turning by more than ``--turn`` radians (the data's coverage).
 
-Usage: ``python -m benchmarks.predictive_value DATA.h5 [DATA.h5 ...] --drop 4,5 --angle 4,5 --k 5 [--out F]``
+Usage: ``python -m benchmarks.predictive_value DATA.h5 [...] --drop 4,5 --angle 4,5 [--body 2,3] --k 5 [--out F]``
 """
 
 from __future__ import annotations
@@ -61,8 +67,20 @@ def target_names(state_dim: int, angle: tuple[int, int] | None) -> list[str]:
     return [f"d_state{c}" for c in keep] + (["d_angle"] if angle is not None else [])
 
 
+def body_frame(states: np.ndarray, actions: np.ndarray, angle: tuple[int, int], body: tuple[int, int],
+               point: tuple[int, int]) -> np.ndarray:
+    """``point - body`` and each 2-D action turned into the body's frame: ``(N, 2 + 2k)`` from states
+    ``(N, S)`` and actions ``(N, k, 2)``."""
+    theta = np.arctan2(states[:, angle[0]], states[:, angle[1]])
+    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    vecs = np.concatenate([(states[:, point] - states[:, body])[:, None, :], actions], axis=1)
+    turned = np.stack([c * vecs[..., 0] + s * vecs[..., 1], -s * vecs[..., 0] + c * vecs[..., 1]], axis=-1)
+    return turned.reshape(len(states), -1)
+
+
 def measure(path: Path, k: int, drop: list[int], angle: tuple[int, int] | None, samples: int,
-            steps: int, turn: float) -> dict:
+            steps: int, turn: float, body: tuple[int, int] | None = None,
+            point: tuple[int, int] = (0, 1)) -> dict:
     """R^2 of the future-change predictor with all state columns and without ``drop``, for one dataset."""
     with h5py.File(path, "r") as f:
         lengths, states, actions = f["episode_lengths"][:], f["states"][:], f["actions"][:]
@@ -78,6 +96,12 @@ def measure(path: Path, k: int, drop: list[int], angle: tuple[int, int] | None, 
     out = {"data": str(path), "windows": len(s_rows), "targets": target_names(states.shape[1], angle),
            "r2_all_state": r2_full, "r2_without_dropped": r2_without,
            "r2_gain": [round(a - b, 4) for a, b in zip(r2_full, r2_without, strict=True)]}
+    if angle is not None and body is not None:
+        acts3 = np.stack([actions[a_rows + j] for j in range(k)], axis=1)
+        framed = np.concatenate([full, body_frame(states[s_rows], acts3, angle, body, point)], axis=1)
+        out["r2_with_body_frame"] = mlp_r2(framed, y, steps=steps)
+        out["r2_gain_body_frame"] = [round(a - b, 4) for a, b in zip(out["r2_with_body_frame"], r2_without,
+                                                                      strict=True)]
     if angle is not None:
         out["frac_windows_turning"] = round(float((np.abs(y[:, -1]) > turn).mean()), 4)
     return out
@@ -101,6 +125,10 @@ def main() -> None:
     parser.add_argument("data", type=Path, nargs="+")
     parser.add_argument("--drop", required=True, help="state columns left out of the second predictor, e.g. 4,5")
     parser.add_argument("--angle", default=None, help="a (sin, cos) column pair scored as one angle change")
+    parser.add_argument("--body", default=None,
+                        help="with --angle: the body's x,y columns (adds the body-frame predictor)")
+    parser.add_argument("--point", default="0,1",
+                        help="with --body: the x,y columns of the point turned into its frame")
     parser.add_argument("--k", type=int, nargs="+", default=[5], help="env steps ahead")
     parser.add_argument("--samples", type=int, default=40000)
     parser.add_argument("--steps", type=int, default=3000)
@@ -112,14 +140,18 @@ def main() -> None:
     if angle and len(angle) != 2:
         parser.error(f"--angle: expected two columns (sin,cos), got {args.angle!r}")
     pair = (angle[0], angle[1]) if angle else None
+    body, point = parse_columns(args.body), parse_columns(args.point)
+    if body and (not pair or len(body) != 2 or len(point) != 2):
+        parser.error("--body: needs --angle and two columns each for --body and --point")
+    frame = {"body": (body[0], body[1]), "point": (point[0], point[1])} if body else {}
     for p in args.data:
         if not p.is_file():
             parser.error(f"dataset not found: {p}")
-    rows = [{**measure(p, k, drop, pair, args.samples, args.steps, args.turn), "k": k,
+    rows = [{**measure(p, k, drop, pair, args.samples, args.steps, args.turn, **frame), "k": k,
              "collection": collection_facts(p)} for p in args.data for k in args.k]
     commit, dirty = code_at_start()
     result = {"git_commit": commit, "git_dirty": dirty, "drop": drop, "angle": angle, "samples": args.samples,
-              "steps": args.steps, "turn_rad": args.turn, "rows": rows}
+              "steps": args.steps, "turn_rad": args.turn, "body": body, "point": point if body else [], "rows": rows}
     write_artifact(result, args.out)
     print(json.dumps(result, indent=1))
 

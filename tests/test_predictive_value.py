@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from benchmarks.predictive_value import future_change, measure, parse_columns, target_names, windows
+from benchmarks.predictive_value import body_frame, future_change, measure, parse_columns, target_names, windows
 
 
 def test_windows_stay_inside_their_episode():
@@ -60,3 +60,12 @@ def test_a_variable_that_drives_the_dynamics_has_predictive_value(tmp_path):
 
 def test_columns_parse():
     assert parse_columns("4,5") == [4, 5] and parse_columns(None) == [] and parse_columns("") == []
+
+
+def test_body_frame_turns_the_point_and_actions_into_the_body_axes():
+    theta = np.pi / 2  # body turned a quarter: its x axis points along world y
+    states = np.array([[1.0, 2.0, 1.0, 1.0, np.sin(theta), np.cos(theta)]])
+    actions = np.array([[[0.0, 1.0]]])  # one action along world y
+    out = body_frame(states, actions, angle=(4, 5), body=(2, 3), point=(0, 1))
+    assert out.shape == (1, 4)
+    assert np.allclose(out[0], [1.0, 0.0, 1.0, 0.0], atol=1e-9)  # both along the body's x axis
