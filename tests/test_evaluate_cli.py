@@ -98,6 +98,8 @@ def test_torchrun_ranks_give_exactly_the_one_process_results(tiny_run):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "wm.cli", "eval", "--out", str(run), "--quiet", *sets, *agents]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
-    assert done.returncode == 0, done.stderr[-2000:]
+    # a failing rank's own error sits mid-stream, before the launcher's summary: show both
+    cause = [line for line in done.stderr.splitlines() if any(w in line for w in ("Error", "what()", "terminate"))]
+    assert done.returncode == 0, "\n".join(cause[:20]) + "\n...\n" + done.stderr[-1500:]
     assert done.stdout.count("| mpc |") == 1  # only rank 0 prints
     assert {label: _episodes(run, label) for label in labels} == one
