@@ -8,6 +8,9 @@ by index, are exactly those of a one-process run; only the timings differ.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import datetime
 import multiprocessing
 import os
 import pickle
@@ -70,7 +73,21 @@ def distributed_context() -> tuple[int, int]:
 
     if not dist.is_initialized():
         dist.init_process_group("gloo")
+        atexit.register(_leave_group)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _leave_group() -> None:
+    """Meet the other ranks, then tear the gloo group down before the interpreter exits: a group left to
+    the C++ destructors at exit can abort a rank ("terminate called without an active exception") after
+    its results are written."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return
+    with contextlib.suppress(RuntimeError):  # a rank already gone: torchrun reports it; still release ours
+        dist.monitored_barrier(timeout=datetime.timedelta(seconds=120))
+    dist.destroy_process_group()
 
 
 def barrier() -> None:
