@@ -78,30 +78,38 @@ def body_frame(states: np.ndarray, actions: np.ndarray, angle: tuple[int, int], 
     return turned.reshape(len(states), -1)
 
 
-def measure(path: Path, k: int, drop: list[int], angle: tuple[int, int] | None, samples: int,
-            steps: int, turn: float, body: tuple[int, int] | None = None,
-            point: tuple[int, int] = (0, 1)) -> dict:
-    """R^2 of the future-change predictor with all state columns and without ``drop``, for one dataset."""
+def load(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(episode_lengths, states, actions)`` of a dataset file."""
     with h5py.File(path, "r") as f:
-        lengths, states, actions = f["episode_lengths"][:], f["states"][:], f["actions"][:]
+        return f["episode_lengths"][:], f["states"][:], f["actions"][:]
+
+
+def _gain(with_it: list[float], without: list[float]) -> list[float]:
+    return [round(a - b, 4) for a, b in zip(with_it, without, strict=True)]
+
+
+def measure(data: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, drop: list[int],
+            angle: tuple[int, int] | None, samples: int, steps: int, turn: float,
+            body: tuple[int, int] | None = None, point: tuple[int, int] = (0, 1)) -> dict:
+    """R^2 of the future-change predictor with all state columns and without ``drop``, for one dataset
+    ``(episode_lengths, states, actions)`` (:func:`load`)."""
+    lengths, states, actions = data
     s_rows, a_rows = windows(lengths, k, stride=1)
     pick = np.sort(np.random.default_rng(0).choice(len(s_rows), size=min(samples, len(s_rows)), replace=False))
     s_rows, a_rows = s_rows[pick], a_rows[pick]
-    acts = np.concatenate([actions[a_rows + j] for j in range(k)], axis=1)
+    steps_acts = np.stack([actions[a_rows + j] for j in range(k)], axis=1)  # (N, k, A)
+    acts = steps_acts.reshape(len(s_rows), -1)
     y = future_change(states, s_rows, k, angle)
     full = np.concatenate([states[s_rows], acts], axis=1)
     kept = [c for c in range(states.shape[1]) if c not in drop]
     without = np.concatenate([states[s_rows][:, kept], acts], axis=1)
     r2_full, r2_without = mlp_r2(full, y, steps=steps), mlp_r2(without, y, steps=steps)
-    out = {"data": str(path), "windows": len(s_rows), "targets": target_names(states.shape[1], angle),
-           "r2_all_state": r2_full, "r2_without_dropped": r2_without,
-           "r2_gain": [round(a - b, 4) for a, b in zip(r2_full, r2_without, strict=True)]}
+    out = {"windows": len(s_rows), "targets": target_names(states.shape[1], angle),
+           "r2_all_state": r2_full, "r2_without_dropped": r2_without, "r2_gain": _gain(r2_full, r2_without)}
     if angle is not None and body is not None:
-        acts3 = np.stack([actions[a_rows + j] for j in range(k)], axis=1)
-        framed = np.concatenate([full, body_frame(states[s_rows], acts3, angle, body, point)], axis=1)
+        framed = np.concatenate([full, body_frame(states[s_rows], steps_acts, angle, body, point)], axis=1)
         out["r2_with_body_frame"] = mlp_r2(framed, y, steps=steps)
-        out["r2_gain_body_frame"] = [round(a - b, 4) for a, b in zip(out["r2_with_body_frame"], r2_without,
-                                                                      strict=True)]
+        out["r2_gain_body_frame"] = _gain(out["r2_with_body_frame"], r2_without)
     if angle is not None:
         out["frac_windows_turning"] = round(float((np.abs(y[:, -1]) > turn).mean()), 4)
     return out
@@ -147,8 +155,11 @@ def main() -> None:
     for p in args.data:
         if not p.is_file():
             parser.error(f"dataset not found: {p}")
-    rows = [{**measure(p, k, drop, pair, args.samples, args.steps, args.turn, **frame), "k": k,
-             "collection": collection_facts(p)} for p in args.data for k in args.k]
+    rows = []
+    for p in args.data:
+        data = load(p)
+        rows += [{"data": str(p), **measure(data, k, drop, pair, args.samples, args.steps, args.turn, **frame),
+                  "k": k, "collection": collection_facts(p)} for k in args.k]
     commit, dirty = code_at_start()
     result = {"git_commit": commit, "git_dirty": dirty, "drop": drop, "angle": angle, "samples": args.samples,
               "steps": args.steps, "turn_rad": args.turn, "body": body, "point": point if body else [], "rows": rows}

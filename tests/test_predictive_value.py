@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from benchmarks.predictive_value import body_frame, future_change, measure, parse_columns, target_names, windows
+from benchmarks.predictive_value import body_frame, future_change, load, measure, parse_columns, target_names, windows
 
 
 def test_windows_stay_inside_their_episode():
@@ -51,7 +51,7 @@ def _dataset(path: Path, rng: np.random.Generator) -> Path:
 
 
 def test_a_variable_that_drives_the_dynamics_has_predictive_value(tmp_path):
-    data = _dataset(tmp_path / "d.h5", np.random.default_rng(0))
+    data = load(_dataset(tmp_path / "d.h5", np.random.default_rng(0)))
     driver = measure(data, k=1, drop=[1], angle=None, samples=600, steps=500, turn=0.3)
     inert = measure(data, k=1, drop=[2], angle=None, samples=600, steps=500, turn=0.3)
     assert driver["r2_gain"][0] > 0.5       # x's change needs h
