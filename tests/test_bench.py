@@ -176,6 +176,25 @@ def test_ladder_reading_names_the_rung_that_loses_most():
     assert ladder_reading(rates(oracle=1.0, mpc=0.76)) == "goal specification + latent + predictor (oracle -> mpc)"
 
 
+def test_offset_ladder_reads_from_oracle_goal():
+    """The offset protocol has no privileged oracle: its ladder starts at oracle-goal."""
+    from wm.bench_report import ladder_reading, offset_table
+
+    def rates(**kw):
+        return {k.replace("_", "-"): {"success_rate": v, "success_ci95": [0.0, 1.0]} for k, v in kw.items()}
+
+    top = "oracle-goal"
+    assert ladder_reading(rates(oracle_goal=0.4, sim_latent=0.38, mpc=0.16), top) == "predictor (sim-latent -> mpc)"
+    assert ladder_reading(rates(oracle_goal=0.4, sim_latent=0.1, mpc=0.08), top) == \
+        "latent geometry (oracle-goal -> sim-latent)"
+    assert ladder_reading(rates(oracle_goal=0.4, mpc=0.1), top) == "latent + predictor (oracle-goal -> mpc)"
+    assert ladder_reading(rates(oracle_goal=0.4, sim_latent=0.6, mpc=0.2), top) == "predictor (sim-latent -> mpc)"
+    assert ladder_reading(rates(oracle_goal=0.78, mpc=0.84), top) == "-"
+    assert ladder_reading(rates(oracle_goal=0.4, mpc=0.1)) == "-"  # the task ladder needs the oracle
+    table = offset_table([_record(offset=rates(mpc=0.16, sim_latent=0.38, oracle_goal=0.4, random=0.0))])
+    assert "| 0.38 [0.00, 1.00] |" in table and "predictor (sim-latent -> mpc)" in table
+
+
 def test_shipped_reports_are_regenerated_from_the_shipped_results():
     """``wm bench --report-only`` would rewrite BENCHMARKS.md and the README table byte-identically."""
     from wm.bench import load_results, pending_tasks, with_task_info

@@ -1,7 +1,7 @@
 """Render benchmark result files into BENCHMARKS.md and the README tables (never typed by hand).
 
 Two tables, one per protocol.  ``task``: the control ladder (``mpc``, ``sim-latent``,
-``oracle-goal``, ``oracle``) beside ``random``.  ``offset`` (the peers'): ``mpc``,
+``oracle-goal``, ``oracle``) beside ``random``.  ``offset`` (the peers'): ``mpc``, ``sim-latent``,
 ``oracle-goal``, ``random`` and the peers' numbers, which appear only there and only when the
 task file says they were measured under that protocol.  A row whose ``mpc`` interval overlaps
 ``random``'s is marked as not distinguishable from random.
@@ -16,7 +16,7 @@ from typing import Any
 
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 TASK_LADDER = ("mpc", "sim-latent", "oracle-goal", "oracle", "random")
-OFFSET_LADDER = ("mpc", "oracle-goal", "random")
+OFFSET_LADDER = ("mpc", "sim-latent", "oracle-goal", "random")
 
 
 def _rate(agents: dict[str, Any], agent: str) -> str:
@@ -39,27 +39,29 @@ RUNGS = (("oracle", ""), ("oracle-goal", "goal specification"), ("sim-latent", "
          ("mpc", "predictor"))
 
 
-def ladder_reading(agents: dict[str, Any]) -> str:
-    """Where ``mpc`` loses success against ``oracle``, by the rung that drops most.
+def ladder_reading(agents: dict[str, Any], top: str = "oracle") -> str:
+    """Where ``mpc`` loses success against the ``top`` rung, by the rung that drops most.
 
     The rungs are oracle -> oracle-goal (``goal specification``) -> sim-latent (``latent geometry``)
     -> mpc (``predictor``; ``latent + predictor`` without sim-latent).  A rung that scores below a
     later one bounds nothing after it (e.g. a straight state-space cost that a learned latent beats
     in a maze), so it is merged into the next step, whose name joins both.  ``-`` when mpc matches
-    the oracle or the ladder is missing.
+    the top rung or the ladder is missing.  ``top="oracle-goal"`` reads a ladder without the
+    privileged oracle (the offset protocol's).
     """
     rate = {k: v["success_rate"] for k, v in agents.items()}
-    if "oracle" not in rate or "mpc" not in rate or rate["mpc"] >= rate["oracle"]:
+    if top not in rate or "mpc" not in rate or rate["mpc"] >= rate[top]:
         return "-"
-    rungs = [(a, n) for a, n in RUNGS if a in rate]
+    start = [a for a, _ in RUNGS].index(top)
+    rungs = [(a, n) for a, n in RUNGS[start:] if a in rate]
     if "sim-latent" not in rate:
         rungs = [(a, "latent + predictor" if a == "mpc" else n) for a, n in rungs]
-    if "oracle-goal" not in rate:  # the first step after the oracle then includes the goal's loss
+    if top == "oracle" and "oracle-goal" not in rate:  # the first step then includes the goal's loss
         rungs[1] = (rungs[1][0], f"goal specification + {rungs[1][1]}")
     kept: list[tuple[str, list[str]]] = []
     pending: list[str] = []
     for agent, name in reversed(rungs):  # keep a rung only if it bounds the next kept one
-        if kept and agent != "oracle" and rate[agent] < rate[kept[-1][0]]:
+        if kept and agent != top and rate[agent] < rate[kept[-1][0]]:
             pending.insert(0, name)
             continue
         if kept:
@@ -127,18 +129,21 @@ def task_table(records: list[dict[str, Any]]) -> str:
 
 
 def offset_table(records: list[dict[str, Any]]) -> str:
-    """The ``offset``-protocol table: mpc, oracle-goal, random, the peers measured the same way."""
-    lines = ["| task | mpc | oracle-goal | random | mpc vs random | mpc over seeds | target (mpc) | peers | commit |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    """The ``offset``-protocol table: mpc, sim-latent, oracle-goal, random, where the ladder loses, the
+    peers measured the same way."""
+    lines = ["| task | mpc | sim-latent | oracle-goal | random | mpc vs random | mpc over seeds | largest loss | "
+             "target (mpc) | peers | commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         off = r.get("offset") or {}
         if r.get("pending") or not off:
-            lines.append(f"| {r['title']} | not run yet | - | - | - | - | {_target(r, {})} | {_peers(r, 'offset')} | "
-                         f"{_commit(r) if not r.get('pending') else '-'} |")
+            lines.append(f"| {r['title']} | not run yet | - | - | - | - | - | - | {_target(r, {})} | "
+                         f"{_peers(r, 'offset')} | {_commit(r) if not r.get('pending') else '-'} |")
             continue
         rates = " | ".join(_rate(off, k) for k in OFFSET_LADDER)
         lines.append(f"| {r['title']}{' (quick)' if r.get('quick') else ''} | {rates} | {versus_random(off)} | "
-                     f"{_seeds(r, 'offset')} | {_target(r, off)} | {_peers(r, 'offset')} | {_commit(r)} |")
+                     f"{_seeds(r, 'offset')} | {ladder_reading(off, top='oracle-goal')} | {_target(r, off)} | "
+                     f"{_peers(r, 'offset')} | {_commit(r)} |")
     return "\n".join(lines)
 
 
@@ -158,7 +163,8 @@ LEGEND = [
     "towards the goal observation's state (is the goal as handed to the agent reachable?); `sim-latent`",
     "plans on the true simulator with the learned encoder's latent distance (state models only: is the",
     "latent geometry right?); `mpc` plans with the learned predictor too. The gap between two adjacent",
-    "rungs is the loss of the piece that changes; \"largest loss\" names the rung that loses the most.",
+    "rungs is the loss of the piece that changes; \"largest loss\" names the rung that loses the most",
+    "(under the offset protocol, which has no privileged distance, from `oracle-goal` down).",
     "\"≈ random\" marks a row whose mpc interval overlaps",
     "random's. Plan ms/step is mpc's planning time amortised over env steps; train s is the wall time of",
     "`wm train`. Times are wall-clock on the 2-core CPU that ran each task, which may have been shared",
