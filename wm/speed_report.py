@@ -1,4 +1,4 @@
-"""Markdown of the speed benchmarks (``plan_speed.json``, ``scaling.json``) for BENCHMARKS.md.
+"""Markdown of the speed benchmarks (``plan_speed*.json``, ``scaling.json``) for BENCHMARKS.md.
 
 Every number comes from the results files written by ``python -m benchmarks.plan_speed`` and
 ``python -m benchmarks.scaling``; nothing is typed by hand.
@@ -24,16 +24,34 @@ def _machine(m: dict) -> str:
             f"commit `{str(m.get('git_commit', '?'))[:10]}`, {m.get('date', '?')}")
 
 
-def plan_speed_markdown(res: dict) -> str:
-    """The planning-speed section: one row per thread count.
+DEFAULT_PLAN_CONFIG = "configs/tworoom_pixels.yaml"  # benchmarks.plan_speed's --config default
+PLAN_SPEED_FILES = ("plan_speed.json", "plan_speed_small.json")
+
+
+def _plan_speed_command(res: dict, path: str) -> str:
+    """The command that wrote ``res`` to ``path``: its non-default config, overrides and output."""
+    parts = ["python -m benchmarks.plan_speed"]
+    if res.get("config", DEFAULT_PLAN_CONFIG) != DEFAULT_PLAN_CONFIG:
+        parts.append(f"--config {res['config']}")
+    parts += [f"--set {o}" for o in res.get("overrides", [])]
+    if not path.endswith("/plan_speed.json"):
+        parts.append(f"--out {path}")
+    return " ".join(parts)
+
+
+def plan_speed_markdown(res: dict, path: str = "benchmarks/results/plan_speed.json") -> str:
+    """The planning-speed section of the results file ``path``: one row per thread count.
 
     Results that time the layer-chain floor (``floor_ms``: addmm + LayerNorm + GELU of the
-    predictor's shapes) get its columns too; older results render as they always did.
+    predictor's shapes) get its columns too; older results render as they always did.  A model
+    other than the default one titles its section after its config.
     """
     b = res["budget"]
     floors = all("floor_ms" in run for run in res["runs"])
     split = any("fp32_split" in run["plan_ms"] for run in res["runs"])
-    lines = ["## Planning speed", "",
+    config = res.get("config", DEFAULT_PLAN_CONFIG)
+    title = "## Planning speed" + ("" if config == DEFAULT_PLAN_CONFIG else f" (`{Path(config).stem}`)")
+    lines = [title, "",
              f"One CEM plan, {b['samples']} samples x {b['iterations']} iterations, horizon {b['horizon']}, "
              f"model of `{res['config']}` (median of {b['repeats']}); {_machine(res['machine'])}. "
              "`reference` is the generic rollout (before optimisation), `fp32` the planning rollout (default), "
@@ -47,7 +65,7 @@ def plan_speed_markdown(res: dict) -> str:
              "|---|---|---|---|---|---|" + ("---|---|" if split else "") + ("---|---|---|---|" if floors else "")
              + "---|---|---|---|"]
     lines += [_plan_speed_row(run, floors, split) for run in res["runs"]]
-    lines += ["", "Command: `python -m benchmarks.plan_speed`", ""]
+    lines += ["", f"Command: `{_plan_speed_command(res, path)}`", ""]
     return "\n".join(lines)
 
 
@@ -102,15 +120,18 @@ def scaling_markdown(res: dict, link_dir: str) -> str:
 
 
 def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> str:
-    """Markdown of ``results_dir``'s ``plan_speed.json`` and ``scaling.json`` ("" when both are absent).
+    """Markdown of ``results_dir``'s plan-speed files and ``scaling.json`` ("" when all are absent).
 
-    ``link_dir`` is where the plots are linked from (relative to the markdown file).
+    ``plan_speed.json`` (the default model) and ``plan_speed_small.json`` (the width-128 predictor
+    of ``configs/tworoom_small_pixels.yaml``) are rendered, in that order.  ``link_dir`` is where
+    the results are linked from (relative to the markdown file).
     """
     results_dir = Path(results_dir)
     parts = []
-    plan = _load(results_dir / "plan_speed.json")
-    if plan is not None:
-        parts.append(plan_speed_markdown(plan))
+    for name in PLAN_SPEED_FILES:
+        plan = _load(results_dir / name)
+        if plan is not None:
+            parts.append(plan_speed_markdown(plan, f"{link_dir}/{name}"))
     scaling = _load(results_dir / "scaling.json")
     if scaling is not None:
         parts.append(scaling_markdown(scaling, link_dir))
