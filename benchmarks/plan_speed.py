@@ -43,6 +43,7 @@ from agents.planners import CEM
 from benchmarks.timing import interleaved_medians, machine_info, median_time, run_worker, write_artifact
 from envs.registration import make_env
 from wm.config import load_config
+from wm.speed_report import DEFAULT_PLAN_CONFIG, PLAN_SPEED_FILES
 from worldmodel.model import WorldModel
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -202,7 +203,7 @@ def report(res: dict) -> str:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="configs/tworoom_pixels.yaml", help="experiment config whose model is timed")
+    ap.add_argument("--config", default=DEFAULT_PLAN_CONFIG, help="experiment config whose model is timed")
     ap.add_argument("--set", action="append", default=[], help="config overrides")
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--iterations", type=int, default=30)
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     res = {"config": args.config, "overrides": args.set, "quick": args.quick, "machine": machine_info(),
            "budget": {"samples": args.samples, "iterations": args.iterations, "horizon": args.horizon,
                       "repeats": args.repeats}, "runs": runs}
-    out = args.out or RESULTS / ("plan_speed_quick.json" if args.quick else "plan_speed.json")
+    out = args.out or RESULTS / ("plan_speed_quick.json" if args.quick else PLAN_SPEED_FILES[0])
     write_artifact(res, out)
     print(report(res))
     print(f"wrote {out}")

@@ -24,8 +24,8 @@ def _machine(m: dict) -> str:
             f"commit `{str(m.get('git_commit', '?'))[:10]}`, {m.get('date', '?')}")
 
 
-DEFAULT_PLAN_CONFIG = "configs/tworoom_pixels.yaml"  # benchmarks.plan_speed's --config default
-PLAN_SPEED_FILES = ("plan_speed.json", "plan_speed_small.json")
+DEFAULT_PLAN_CONFIG = "configs/tworoom_pixels.yaml"  # the model benchmarks.plan_speed times by default
+PLAN_SPEED_FILES = ("plan_speed.json", "plan_speed_small.json")  # the first is its default output
 
 
 def _plan_speed_command(res: dict, path: str) -> str:
@@ -34,7 +34,7 @@ def _plan_speed_command(res: dict, path: str) -> str:
     if res.get("config", DEFAULT_PLAN_CONFIG) != DEFAULT_PLAN_CONFIG:
         parts.append(f"--config {res['config']}")
     parts += [f"--set {o}" for o in res.get("overrides", [])]
-    if not path.endswith("/plan_speed.json"):
+    if Path(path).name != PLAN_SPEED_FILES[0]:
         parts.append(f"--out {path}")
     return " ".join(parts)
 
