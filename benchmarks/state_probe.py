@@ -56,26 +56,33 @@ class _Scaled(nn.Module):
         return self.net(x.permute(0, 3, 1, 2).float() / 255.0)
 
 
-def supervised_r2(net: nn.Module, frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500,
-                  seed: int = 0) -> list[float]:
-    """Held-out R^2 per output of ``net`` (uint8 ``(B, H, W, C)`` -> ``(B, S)``) trained to regress
-    ``y (N, S)`` from ``frames (N, H, W, C)``; the first ``train`` fraction trains, the rest scores."""
+def fit_predict(net: nn.Module, x: torch.Tensor, y: np.ndarray, train: float, steps: int, seed: int = 0,
+                batch: int = 64) -> np.ndarray:
+    """Train ``net`` on the first ``train`` fraction of ``x (N, ...) -> y (N, S)`` (standardised targets,
+    Adam, ``batch`` rows a step); return its predictions ``(N - n, S)`` on the rest."""
     torch.manual_seed(seed)
-    x = torch.as_tensor(frames)
     yt = torch.as_tensor(y, dtype=torch.float32)
     n = int(len(x) * train)
     mu, sd = yt[:n].mean(0), yt[:n].std(0) + 1e-6
     net(x[:1])  # materialise lazy layers before the optimiser sees the parameters
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     for _ in range(steps):
-        b = torch.randint(n, (64,))
+        b = torch.randint(n, (batch,))
         loss = (net(x[b]) - (yt[b] - mu) / sd).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        pred = torch.cat([net(x[i:i + 256]) for i in range(n, len(x), 256)]) * sd + mu
-    res = ((pred - yt[n:]) ** 2).sum(0) / ((yt[n:] - yt[n:].mean(0)) ** 2).sum(0)
+        return (torch.cat([net(x[i:i + 256]) for i in range(n, len(x), 256)]) * sd + mu).numpy()
+
+
+def supervised_r2(net: nn.Module, frames: np.ndarray, y: np.ndarray, train: float = 0.75, steps: int = 1500,
+                  seed: int = 0) -> list[float]:
+    """Held-out R^2 per output of ``net`` (uint8 ``(B, H, W, C)`` -> ``(B, S)``) trained to regress
+    ``y (N, S)`` from ``frames (N, H, W, C)``; the first ``train`` fraction trains, the rest scores."""
+    pred = fit_predict(net, torch.as_tensor(frames), y, train, steps, seed)
+    held = np.asarray(y, dtype=np.float32)[int(len(frames) * train):]
+    res = ((pred - held) ** 2).sum(0) / ((held - held.mean(0)) ** 2).sum(0)
     return [round(float(1 - r), 4) for r in res]
 
 

@@ -11,7 +11,8 @@ Contract:
       simulator states, so an oracle can score ``mujoco.rollout`` trajectories.
     * ``state_from_physics(states (..., nstate)) -> (..., S)``: the state vector of
       simulator states, and ``goal_state`` the state vector of the goal configuration
-      (for the ``oracle-goal`` and ``sim-latent`` controls).
+      (for the ``oracle-goal`` and ``sim-latent`` controls); ``frames_from_physics`` their
+      camera images ``(..., H, W, 3)`` (``sim-latent`` of a pixel model).
     * The ``offset`` protocol: ``reset(options={"start_state": s, "goal_state": g})`` (flat
       simulator states, e.g. two states of one recorded trajectory) starts from ``s`` and
       takes the observation of ``g`` as the goal; ``success`` and ``distance`` then follow
@@ -180,6 +181,19 @@ class MujocoGoalEnv(gym.Env):
         finally:
             self.data = data
         return np.stack(out).reshape(*states.shape[:-1], -1).astype(np.float32)
+
+    def frames_from_physics(self, states: np.ndarray) -> np.ndarray:
+        """Camera images ``(..., H, W, 3)`` uint8 of simulator states ``(..., nstate)``: the pixel
+        observation each state would give (one render per state, on a scratch ``MjData``)."""
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        flat = np.asarray(states, dtype=np.float64).reshape(-1, states.shape[-1])
+        frames = []
+        for s in flat:
+            mujoco.mj_setState(self.model, self._scratch, s, STATE_SPEC)
+            mujoco.mj_forward(self.model, self._scratch)
+            frames.append(self._renderer.render(self._scratch))
+        return np.stack(frames).reshape(*states.shape[:-1], *frames[0].shape)
 
     def qpos_from_physics(self, states: np.ndarray) -> np.ndarray:
         """``qpos (..., nq)`` out of ``mjSTATE_FULLPHYSICS`` vectors ``(..., nstate)``."""

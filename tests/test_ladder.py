@@ -76,9 +76,30 @@ def test_ladder_agents_need_their_inputs():
         build_agent("oracle-goal", PLAN, env.action_space, frameskip=5)
     with pytest.raises(ValueError, match="trained model"):
         build_agent("sim-latent", PLAN, env.action_space)
-    pixel = WorldModel(ModelConfig(encoder="cnn", channels=4, latent_dim=8, hidden_dim=16, depth=1), (32, 32, 3), 2)
-    with pytest.raises(ValueError, match="state model"):
-        build_agent("sim-latent", PLAN, env.action_space, pixel)
+
+
+def test_sim_latent_of_a_pixel_model_scores_the_frames_the_rollout_states_render_to():
+    env = make_env("wm/TwoRoom-v0", obs_type="pixels", image_size=32)
+    torch.manual_seed(0)
+    model = WorldModel(ModelConfig(encoder="cnn", channels=4, latent_dim=8, hidden_dim=16, depth=1, frameskip=5),
+                       (32, 32, 3), 2).eval()
+    agent = build_agent("sim-latent", PlanConfig(samples=8, iterations=1, elites=2, horizon=2), env.action_space, model)
+    agent.attach(env)
+    obs, info = env.reset(seed=0)
+    agent.reset(obs, info)
+    here = env.unwrapped.get_sim_state()
+    env.unwrapped.step(np.array([1.0, 0.0]))
+    there = env.unwrapped.get_sim_state()
+    env.unwrapped.set_sim_state(there)  # kinematics of the state itself (a step leaves them one substep old)
+    moved = env.unwrapped.render_frame()
+    with torch.no_grad():
+        z0, z1, zg = model.encode(np.stack([obs, moved, info["goal"]]))
+    cost = agent._score(np.stack([[here, there], [there, there]]))  # (N=2, H=2, nstate)
+    d0, d1 = float((z0 - zg).pow(2).sum()), float((z1 - zg).pow(2).sum())
+    assert float(cost[0]) == pytest.approx(d1 + PLAN.running_weight * (d0 + d1) / 2, rel=1e-4)
+    assert float(cost[1]) == pytest.approx(d1 * (1 + PLAN.running_weight), rel=1e-4)
+    agent.seed(0)
+    assert agent.act(obs).shape == (2,)
 
 
 def test_labels_and_eval_config():
