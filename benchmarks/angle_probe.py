@@ -48,11 +48,11 @@ def latent_probe(run: Path, samples: int, pairs: list[tuple[int, int]], tol: flo
     frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
     with torch.no_grad():
         z = torch.cat([model.encode(frames[i:i + 500]) for i in range(0, len(frames), 500)])
-    z = (z - z[: int(len(z) * train)].mean(0)) / (z[: int(len(z) * train)].std(0) + 1e-6)
+    n = int(len(z) * train)
+    z = (z - z[:n].mean(0)) / (z[:n].std(0) + 1e-6)
     net = torch.nn.Sequential(torch.nn.Linear(z.shape[1], 256), torch.nn.GELU(), torch.nn.Linear(256, 256),
                               torch.nn.GELU(), torch.nn.Linear(256, states.shape[1]))
     pred = fit_predict(net, z, states, train, steps, batch=128)
-    n = int(len(z) * train)
     return {"run": str(run), "image_size": cfg.env.image_size, "train_steps": cfg.train.steps,
             "joints": angle_errors(pred, states[n:], pairs, tol)}
 

@@ -169,10 +169,8 @@ class MujocoGoalEnv(gym.Env):
         Generic: each state is loaded into a scratch ``MjData`` and read by
         :meth:`state_vector`; envs override it with a vectorised form.
         """
-        if self._scratch is None:
-            self._scratch = mujoco.MjData(self.model)
         flat = np.asarray(states, dtype=np.float64).reshape(-1, states.shape[-1])
-        data, self.data = self.data, self._scratch
+        data, self.data = self.data, self._scratch_data()
         try:
             out = []
             for s in flat:
@@ -184,16 +182,23 @@ class MujocoGoalEnv(gym.Env):
 
     def frames_from_physics(self, states: np.ndarray) -> np.ndarray:
         """Camera images ``(..., H, W, 3)`` uint8 of simulator states ``(..., nstate)``: the pixel
-        observation each state would give (one render per state, on a scratch ``MjData``)."""
-        if self._scratch is None:
-            self._scratch = mujoco.MjData(self.model)
+        observation each state would give (one render per state, on a scratch ``MjData``; positions and
+        lights only, the render reads nothing else)."""
+        scratch = self._scratch_data()
         flat = np.asarray(states, dtype=np.float64).reshape(-1, states.shape[-1])
         frames = []
         for s in flat:
-            mujoco.mj_setState(self.model, self._scratch, s, STATE_SPEC)
-            mujoco.mj_forward(self.model, self._scratch)
-            frames.append(self._renderer.render(self._scratch))
+            mujoco.mj_setState(self.model, scratch, s, STATE_SPEC)
+            mujoco.mj_kinematics(self.model, scratch)
+            mujoco.mj_camlight(self.model, scratch)
+            frames.append(self._renderer.render(scratch))
         return np.stack(frames).reshape(*states.shape[:-1], *frames[0].shape)
+
+    def _scratch_data(self) -> mujoco.MjData:
+        """A spare ``MjData`` of the model (created once) for reading simulator states off the live one."""
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        return self._scratch
 
     def qpos_from_physics(self, states: np.ndarray) -> np.ndarray:
         """``qpos (..., nq)`` out of ``mjSTATE_FULLPHYSICS`` vectors ``(..., nstate)``."""
