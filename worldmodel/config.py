@@ -164,11 +164,18 @@ class TrainConfig:
     """Torch device, e.g. ``cpu``; under torchrun each rank takes index ``LOCAL_RANK`` of this type."""
     threads: int = 0
     """Torch intra-op threads (0: leave torch's default)."""
+    predictor_steps: int = 0
+    """Steps of a phase after ``steps`` that trains the predictor alone on the frozen encoder's latents of every
+    frame (encoded once; the same multi-step loss); cheap where the encoder is costly (pixels). 0: none."""
+    predictor_batch_size: int = 256
+    """Latent windows per batch of the predictor phase."""
+    predictor_lr: float = 3e-4
+    """Peak learning rate of the predictor phase (warm-up, cosine decay to 10 %)."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "pred_steps", "lr", "log_every", "eval_every",
-                     "checkpoint_every"):
+                     "checkpoint_every", "predictor_batch_size", "predictor_lr"):
             _positive(name, getattr(self, name))
-        for name in ("weight_decay", "grad_clip", "threads", "probe_steps"):
+        for name in ("weight_decay", "grad_clip", "threads", "probe_steps", "predictor_steps"):
             _non_negative(name, getattr(self, name))
         _choice("pred_mode", self.pred_mode, PRED_MODES)

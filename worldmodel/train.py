@@ -38,12 +38,15 @@ from worldmodel.distributed import DistContext, is_distributed, rank, resolve_de
 from worldmodel.logger import Logger
 from worldmodel.losses import LossModule
 from worldmodel.model import WorldModel
+from worldmodel.predictor_phase import PredictorPhase, cosine_factor
 from worldmodel.regularizers import build_regularizer
 from worldmodel.train_state import load_train_state, rng_state, set_rng_state, train_state_bytes
 
 RESUME_FREE = ("log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
 """Train settings that may differ on resume (they do not change the trajectory).  ``train.steps``
 may change only once the run has reached its own (see :meth:`Trainer._check_steps`)."""
+PHASE_KEYS = ("predictor_steps", "predictor_batch_size", "predictor_lr")
+"""Settings of the predictor phase, which may differ on resume until the phase has begun."""
 
 
 class DivergenceError(ValueError):
@@ -90,6 +93,7 @@ class Trainer:
         self.device = self.ctx.device
         self.model = WorldModel(model_cfg, data.obs.shape[1:], data.actions.shape[1]).to(self.device)
         train_ids, hold_ids = split_episodes(data.num_episodes, 0.1, cfg.seed)
+        self.data, self.train_ids, self.phase = data, train_ids, None
         k = model_cfg.frameskip
         self.sampler = WindowSampler(data, cfg.pred_steps, k, self.device, train_ids)
         self.holdout = WindowSampler(data, cfg.pred_steps, k, self.device, hold_ids)
@@ -117,11 +121,17 @@ class Trainer:
         return self.out_dir / "checkpoints" if self.out_dir else None
 
     def _lr_factor(self, step: int) -> float:
-        warmup = min(100, self.cfg.steps // 10)
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, self.cfg.steps - warmup)
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return cosine_factor(step, self.cfg.steps)
+
+    @property
+    def total_steps(self) -> int:
+        """The joint steps, then the predictor phase's (:mod:`worldmodel.predictor_phase`)."""
+        return self.cfg.steps + self.cfg.predictor_steps
+
+    def _predictor_phase(self) -> PredictorPhase:
+        if self.phase is None:
+            self.phase = PredictorPhase(self.model, self.cfg, self.data, self.train_ids, self.device)
+        return self.phase
 
     def _check_finite(self, value: torch.Tensor, what: str) -> None:
         """Stop (every rank at once) on a non-finite ``value``; the last checkpoint stays as it was."""
@@ -138,6 +148,11 @@ class Trainer:
         """One optimisation step; returns its metrics."""
         cfg, ctx = self.cfg, self.ctx
         self.loss_module.train()
+        if self.step_count >= cfg.steps:  # the predictor phase: the encoder frozen
+            metrics = self._predictor_phase().step(self.gen)
+            self._check_finite(torch.tensor(metrics["predictor_phase/loss_pred"]), "predictor-phase loss")
+            self.step_count += 1
+            return metrics
         batch = self.sampler.sample(cfg.batch_size, self.gen, ctx.rank, ctx.world_size)
         # Step 1. forward: encode frames, targets, multi-step prediction, the regulariser
         loss, metrics, _ = self.forward(batch, self.step_count)
@@ -171,7 +186,8 @@ class Trainer:
         return {"step": self.step_count, "model": self.model.state_dict(), "reg": self.reg.state_dict(),
                 "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                 "sampler_generator": self.gen.get_state(), "rng": rng_state(),
-                "model_cfg": dataclasses.asdict(self.model.cfg), "train_cfg": dataclasses.asdict(self.cfg)}
+                "model_cfg": dataclasses.asdict(self.model.cfg), "train_cfg": dataclasses.asdict(self.cfg),
+                **({"predictor_phase": self.phase.state_dict()} if self.phase is not None else {})}
 
     def _restore(self) -> None:
         if self.ckpt_dir is None:
@@ -181,8 +197,9 @@ class Trainer:
         self._check_steps(state, where)
         now_model, now_train = dataclasses.asdict(self.model.cfg), dataclasses.asdict(self.cfg)
         diff = [f"model.{k}" for k in now_model if state["model_cfg"].get(k) != now_model[k]]
-        diff += [f"train.{k}" for k in now_train
-                 if k not in (*RESUME_FREE, "steps") and state["train_cfg"].get(k) != now_train[k]]
+        begun = int(state["step"]) > int(state["train_cfg"].get("steps", self.cfg.steps))
+        free = (*RESUME_FREE, "steps", *(() if begun else PHASE_KEYS))
+        diff += [f"train.{k}" for k in now_train if k not in free and state["train_cfg"].get(k) != now_train[k]]
         if diff:
             raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
         check_finite(state.get("model", {}), where)
@@ -193,6 +210,11 @@ class Trainer:
             self.sched.load_state_dict(state["scheduler"])
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(f"{where}: does not fit the model ({str(err).splitlines()[0]})") from None
+        if "predictor_phase" in state:
+            try:
+                self._predictor_phase().load_state_dict(state["predictor_phase"])
+            except (KeyError, RuntimeError, ValueError) as err:
+                raise CheckpointError(f"{where}: predictor phase does not fit ({str(err).splitlines()[0]})") from None
         self.gen.set_state(state["sampler_generator"])
         set_rng_state(state["rng"])
         self.step_count = self.saved_step = int(state["step"])
@@ -200,11 +222,14 @@ class Trainer:
     def _check_steps(self, state: dict[str, Any], where: Path) -> None:
         """``train.steps`` on resume: the checkpoint's until the run reached it, then any from its step on."""
         old, new, at = int(state["train_cfg"].get("steps", self.cfg.steps)), self.cfg.steps, int(state["step"])
+        if new != old and at > old:
+            raise CheckpointError(f"{where}: train.steps={new} differs from the checkpoint's {old}, whose predictor "
+                                  f"phase had begun (step {at}); resume with train.steps={old}")
         if new != old and at < old:
             raise CheckpointError(f"{where}: train.steps={new} differs from the checkpoint's {old}, which stopped at "
                                   f"step {at}; the learning-rate schedule depends on train.steps, so resume with "
                                   f"train.steps={old} (a finished run can then be extended)")
-        if new < at:
+        if new < at and new != old:
             raise CheckpointError(f"{where}: train.steps={new} is below the checkpoint's step {at} "
                                   f"(train.steps can only grow on resume)")
 
@@ -222,17 +247,20 @@ class Trainer:
         cfg, s = self.cfg, self.step_count
         if s % cfg.log_every == 0 or s == end:
             now = time.perf_counter()
-            metrics["perf/samples_per_s"] = (s - clock[1]) * cfg.batch_size / max(now - clock[0], 1e-9)
+            batch = cfg.batch_size if s <= cfg.steps else cfg.predictor_batch_size
+            metrics["perf/samples_per_s"] = (s - clock[1]) * batch / max(now - clock[0], 1e-9)
             clock[:] = [now, s]
             self.logger.scalars(metrics, s)
         if self.ctx.is_main and (s % cfg.eval_every == 0 or s == end):
             self.logger.scalars(self.diagnostics(), s)
 
     def fit(self, extra: dict | None = None, stop_after: int | None = None) -> TrainResult:
-        """Train to ``cfg.steps`` (or stop at step ``stop_after``), logging and checkpointing."""
+        """Train to ``cfg.steps`` and the predictor phase's ``cfg.predictor_steps`` (or stop at step ``stop_after``),
+        logging and checkpointing."""
         cfg, start = self.cfg, time.perf_counter()
-        end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
-        bar = tqdm(total=cfg.steps, initial=self.step_count, desc="train", unit="step", disable=not self.progress)
+        end = min(self.total_steps, stop_after) if stop_after is not None else self.total_steps
+        bar = tqdm(total=self.total_steps, initial=self.step_count, desc="train", unit="step",
+                   disable=not self.progress)
         clock = [time.perf_counter(), self.step_count]
         while self.step_count < end:
             metrics = self.train_step()
@@ -241,7 +269,8 @@ class Trainer:
             if self.step_count % cfg.checkpoint_every == 0 and self.step_count < end:
                 self.save(extra)
             if self.step_count % cfg.log_every == 0:
-                bar.set_postfix(loss=f"{metrics['train/loss']:.4f}")
+                loss = metrics.get("train/loss", metrics.get("predictor_phase/loss_pred", math.nan))
+                bar.set_postfix(loss=f"{loss:.4f}")
         bar.close()
         kept = self.step_count == self.saved_step  # a resumed run that had already finished: left as it is
         ckpt = (self.ckpt_dir if self.ctx.is_main else None) if kept else self.save(extra)
