@@ -239,3 +239,13 @@ def test_add_seeds_keeps_the_row_and_trains_only_the_missing_seeds(tmp_path, tin
     (suite / "tiny.yaml").write_text(task.replace("set: [", "set: [train.lr=0.01, ") + "seeds: [0, 1, 2]\n")
     assert main([*args, "--add-seeds"]) == 2  # the config changed since: refused, the file kept
     assert json.loads((tmp_path / "res" / "tiny.json").read_text()) == after
+
+
+def test_task_section_names_the_predictor_phase_when_the_config_ran_one():
+    from wm.bench_report import _task_section
+
+    rec = _record(name="t", env_id="wm/X-v0", obs_type="pixels", config_hash="h", date="d", collect_s=1.0,
+                  train_steps=4000, probe_r2=0.5, eff_rank=3.0, versions={})
+    assert "(4000 steps)," in "\n".join(_task_section(rec))
+    rec["config"] = {"train": {"predictor_steps": 20000}}
+    assert "(4000 steps + 20000 predictor-phase steps)," in "\n".join(_task_section(rec))
