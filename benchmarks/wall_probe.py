@@ -30,6 +30,7 @@ import torch
 import wm
 from benchmarks.timing import write_artifact
 from wm.provenance import code_at_start
+from worldmodel.predictor_phase import encode_frames
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WALL_MARGIN = 0.15
@@ -63,10 +64,9 @@ class _Affine(torch.nn.Module):
         return (z - self.mu) / self.sd
 
 
-def encode(model: torch.nn.Module, obs: np.ndarray, chunk: int = 1000) -> torch.Tensor:
-    """Latents ``(N, D)`` of observations ``(N, ...)``, in chunks."""
-    with torch.no_grad():
-        return torch.cat([model.encode(torch.as_tensor(obs[i:i + chunk])) for i in range(0, len(obs), chunk)])
+def encode(model, obs: np.ndarray) -> torch.Tensor:
+    """Latents ``(N, D)`` of observations ``(N, ...)`` (the predictor phase's chunked encoder)."""
+    return torch.as_tensor(encode_frames(model, obs, torch.device("cpu")))
 
 
 def run_episode(agent, env, seed: int) -> dict:
