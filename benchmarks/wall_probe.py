@@ -165,7 +165,8 @@ def probe_run(run: Path, episodes: int, seed: int, steps: int, magnitude: float,
     eps = [run_episode(agent, env, seed + i) for i in range(episodes)]
     fails = [e for e in eps if not e["success"]]
     pushes = [push_test(model, env, probe, e, steps, magnitude) for e in fails if e["against_wall"]]
-    return {"run": str(run), "obs_type": cfg.env.obs_type, "train_steps": cfg.train.steps, "episodes": episodes,
+    return {"run": str(run), "obs_type": cfg.env.obs_type, "train_steps": cfg.train.steps,
+            "predictor_steps": cfg.train.predictor_steps, "episodes": episodes,
             "successes": sum(e["success"] for e in eps), "failures_against_wall": sum(e["against_wall"] for e in eps),
             "failures_crossed": sum(e["crossed"] for e in fails),
             "pushes_predicted_through_wall": sum(p["pred_crosses"] for p in pushes),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from wm.cli import main
 from worldmodel.checkpoint import checkpoint_dir
@@ -56,6 +57,21 @@ def test_collect_train_eval_inspect(tmp_path, tiny_overrides, capsys):
                 "git_commit", "versions"):
         assert key in result
     assert result["episodes"] == 2 and len(result["per_episode"]) == 2
+
+
+def test_train_says_which_steps_it_took(tmp_path, tiny_overrides, capsys):
+    """A resume that adds a predictor phase reports the phase's loss; one with nothing left says so."""
+    run, sets = tmp_path / "run", _sets(tiny_overrides)
+    assert main(["collect", "--out", str(run), "--quiet", *sets]) == 0
+    assert main(["train", "--out", str(run), "--quiet", *sets, "--set", "train.steps=4"]) == 0
+    assert "trained in" in capsys.readouterr().out
+    phase = [*sets, "--set", "train.steps=4", "--set", "train.predictor_steps=3"]
+    assert main(["train", "--out", str(run), "--quiet", "--resume", *phase]) == 0
+    assert "predictor-phase loss" in capsys.readouterr().out
+    state = torch.load(checkpoint_dir(run / "checkpoints") / "train_state.pt", weights_only=True)
+    assert state["step"] == 7
+    assert main(["train", "--out", str(run), "--quiet", "--resume", *phase]) == 0
+    assert "already trained to 7 steps; nothing to do" in capsys.readouterr().out
 
 
 def test_run_end_to_end(tmp_path, tiny_overrides, capsys):

@@ -158,16 +158,24 @@ def dispatch(args: argparse.Namespace) -> int:
               f"{pipeline.dataset_path(cfg, out)}")
     elif args.verb == "train":
         m = pipeline.train_model(cfg, out, progress, resume=args.resume, force=args.force)
-        if m is not None and "train/loss" not in m:  # a --resume of a finished run: no step to take
-            print(f"already trained to train.steps={cfg.train.steps}; nothing to do -> {out / 'checkpoints'}")
-        elif m is not None:  # DDP ranks > 0 print nothing
-            print(f"trained in {m['wall_s']:.0f}s: loss {m['train/loss']:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
-                  f"eff. rank {m['collapse/eff_rank']:.1f} -> {out / 'checkpoints'}")
+        if m is not None:  # DDP ranks > 0 print nothing
+            print(_train_line(m, cfg, out / "checkpoints"))
     elif args.verb == "eval":
         summaries = pipeline.evaluate_agents(cfg, out, args.checkpoint, progress, force=args.force)
         if summaries:  # under torchrun only rank 0 has them
             print(results_table(summaries))
     return 0
+
+
+def _train_line(m: dict, cfg: RunConfig, ckpt: Path) -> str:
+    """What ``wm train`` prints: the last step's loss (joint or predictor phase), or that none was taken."""
+    loss = m.get("train/loss", m.get("predictor_phase/loss_pred"))
+    if loss is None:  # a --resume of a finished run: no step to take
+        steps = cfg.train.steps + cfg.train.predictor_steps
+        return f"already trained to {steps} steps; nothing to do -> {ckpt}"
+    kind = "loss" if "train/loss" in m else "predictor-phase loss"
+    return (f"trained in {m['wall_s']:.0f}s: {kind} {loss:.4f}, probe R^2 {m['probe/r2_mean']:.3f}, "
+            f"eff. rank {m['collapse/eff_rank']:.1f} -> {ckpt}")
 
 
 def os_error_line(err: OSError) -> str:
