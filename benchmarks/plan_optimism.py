@@ -1,7 +1,7 @@
 """Does latent MPC exploit its predictor? The plans it executes, scored by the predictor and by the simulator.
 
 The control ladder says *which* rung loses success (``sim-latent -> mpc``: the predictor); this probe
-shows *how*. Latent MPC runs its task-protocol episodes as ``wm eval`` would; at every plan, the
+shows *how*. Latent MPC runs its episodes (``--protocol task`` or ``offset``) as ``wm eval`` would; at every plan, the
 action sequence it chose ``(H, A)`` is scored with its own latent goal cost twice:
 
 * ``pred``: through the learned predictor (what the planner believed when it chose the plan);
@@ -14,7 +14,7 @@ A plan the planner believes makes progress (``pred < now``) while the simulator 
 failing episodes are full of such plans and the successful ones are not, the loss is the predictor
 being exploited, not a weak planner or a wrong latent geometry.
 
-Usage: ``python -m benchmarks.plan_optimism RUN [RUN ...] [--episodes 20] [--out FILE]``
+Usage: ``python -m benchmarks.plan_optimism RUN [RUN ...] [--episodes 20] [--protocol offset] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import torch
 import wm
 from agents.costs import goal_cost
 from benchmarks.timing import write_artifact
+from wm.pipeline import offset_protocol
 from wm.provenance import code_at_start
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,11 +48,13 @@ def plan_scores(mpc, sim, obs: np.ndarray) -> dict[str, float]:
     return {"pred": pred, "true": true, "now": now}
 
 
-def run_episode(mpc, sim, env, seed: int, max_steps: int | None = None) -> dict:
-    """One task episode of latent MPC with every plan scored (see the module docstring); at most
-    ``max_steps`` env steps (None: the env's own limit), as ``wm eval`` runs it."""
+def run_episode(mpc, sim, env, seed: int, max_steps: int | None = None, protocol=None) -> dict:
+    """One episode of latent MPC with every plan scored (see the module docstring); at most ``max_steps``
+    env steps (None: the env's own limit); ``protocol``: an ``OffsetProtocol`` (None: the task's), as
+    ``wm eval`` runs it."""
     mpc.seed(seed)
-    obs, info = env.reset(seed=seed)
+    options = protocol.reset_options(env, seed) if protocol is not None else None
+    obs, info = env.reset(seed=seed, options=options)
     mpc.reset(obs, info)
     sim.reset(obs, info)
     plans, success, done, t = [], bool(info["success"]), False, 0
@@ -75,18 +78,21 @@ def summarise(eps: list[dict], key: str) -> dict[str, float | int]:
     return {"episodes": len(vals), "median": float(np.median(vals)) if vals else None}
 
 
-def probe_run(run: Path, episodes: int, seed: int | None = None) -> dict:
-    """The probe on one trained run: per-episode records and successes against failures; episode ``i``
-    resets with ``seed + i`` (None: the run's ``eval.seed``, the episodes ``wm eval`` runs)."""
+def probe_run(run: Path, episodes: int, seed: int | None = None, protocol: str = "task") -> dict:
+    """The probe on one trained run under ``protocol`` (``task`` or ``offset``): per-episode records and
+    successes against failures; episode ``i`` resets with ``seed + i`` (None: the run's ``eval.seed``, the
+    episodes ``wm eval`` runs)."""
     cfg = wm.load_run_config(run)
     seed = cfg.eval.seed if seed is None else seed
+    offset = offset_protocol(cfg) if protocol == "offset" else None
+    max_steps = cfg.eval.offset_budget if offset is not None else cfg.eval.max_steps or None
     mpc, sim = wm.load_agent(run), wm.load_agent(run, agent="sim-latent")
     env = wm.make_env(run)
     sim.attach(env)
-    eps = [run_episode(mpc, sim, env, seed + i, cfg.eval.max_steps or None) for i in range(episodes)]
+    eps = [run_episode(mpc, sim, env, seed + i, max_steps, offset) for i in range(episodes)]
     env.close()
     wins, fails = [e for e in eps if e["success"]], [e for e in eps if not e["success"]]
-    return {"run": str(run), "seed": seed, "env_id": cfg.env.id, "obs_type": cfg.env.obs_type,
+    return {"run": str(run), "protocol": protocol, "seed": seed, "env_id": cfg.env.id, "obs_type": cfg.env.obs_type,
             "train_steps": cfg.train.steps, "predictor_steps": cfg.train.predictor_steps, "episodes": episodes,
             "successes": len(wins),
             "illusory_fraction": {"successes": summarise(wins, "illusory_fraction"),
@@ -101,10 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--episodes", type=int, default=20)
     p.add_argument("--seed", type=int, default=None, help="first episode seed (default: the run's eval.seed)")
+    p.add_argument("--protocol", choices=("task", "offset"), default="task")
     p.add_argument("--out", type=Path, default=RESULTS / "plan_optimism.json")
     args = p.parse_args(argv)
     commit, dirty = code_at_start()
-    runs = [probe_run(r, args.episodes, args.seed) for r in args.runs]
+    runs = [probe_run(r, args.episodes, args.seed, args.protocol) for r in args.runs]
     for r in runs:
         med = {k: v["median"] for k, v in r["illusory_fraction"].items()}
         print(f"{r['run']}: {r['successes']}/{r['episodes']} successes; illusory-progress plans, median per "

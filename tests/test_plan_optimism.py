@@ -24,3 +24,14 @@ def test_probe_scores_every_plan_of_every_episode(tmp_path, tiny_overrides):
         assert all(math.isfinite(v) and v >= 0 for s in ep["scores"] for v in s.values())
         assert 0.0 <= ep["illusory_fraction"] <= 1.0
     assert rec["successes"] + sum(not e["success"] for e in rec["episode_records"]) == 2
+
+
+def test_offset_episodes_start_on_a_trajectory_and_run_the_offset_budget(tmp_path, tiny_overrides):
+    run = tmp_path / "run"
+    sets = [x for o in tiny_overrides for x in ("--set", o)]
+    assert main(["collect", "--out", str(run), "--quiet", *sets]) == 0
+    assert main(["train", "--out", str(run), "--quiet", *sets, "--set", "eval.offset_budget=10"]) == 0
+    rec = plan_optimism.probe_run(run, 2, seed=0, protocol="offset")
+    assert rec["protocol"] == "offset"
+    # the run's offset budget (10 env steps), a plan every 5: at most 2 plans (fewer once a goal is reached)
+    assert all(1 <= e["plans"] <= 2 for e in rec["episode_records"])
