@@ -72,7 +72,7 @@ def run_episode(mpc, sim, env, seed: int, max_steps: int | None = None, protocol
             "scores": [{k: round(v, 4) for k, v in p.items()} for p in plans]}
 
 
-def summarise(eps: list[dict], key: str) -> dict[str, float | int]:
+def summarise(eps: list[dict], key: str) -> dict[str, float | int | None]:
     """Median of ``key`` over the episodes (None when none) and their count."""
     vals = [e[key] for e in eps]
     return {"episodes": len(vals), "median": float(np.median(vals)) if vals else None}
