@@ -36,7 +36,7 @@ from envs.collect import collect
 from envs.dataset import Episodes, dataset_seed_ranges, read_dataset, state_scale
 from envs.offset import OffsetProtocol
 from envs.registration import env_facts, make_env
-from wm import guards
+from wm import guards, planner_stage
 from wm.config import RunConfig, config_hash, dump_config, to_dict
 from wm.provenance import code_record, versions
 from worldmodel.checkpoint import checkpoint_dir, load_model, read_checkpoint_config
@@ -82,6 +82,9 @@ def check_seeds(cfg: RunConfig, run_dir: Path | None = None) -> None:
     """The evaluation seeds are disjoint from the data seeds (:func:`wm.guards.check_seeds_disjoint`)
     and, given ``run_dir``, from those its dataset file records (``data.path``, appends)."""
     guards.check_seeds_disjoint(cfg.data.seed, cfg.data.episodes, cfg.eval.seed, cfg.eval.episodes)
+    if planner_stage.wanted(cfg.train):
+        guards.check_dataset_seeds(Path("train.planner_seed"), [planner_stage.planner_seed_range(cfg.train)],
+                                   cfg.eval.seed, cfg.eval.episodes, "evaluation (eval.seed, eval.episodes)")
     path = dataset_path(cfg, run_dir) if run_dir is not None else None
     if path is not None and path.is_file():
         guards.check_dataset_seeds(path, dataset_seed_ranges(path), cfg.eval.seed, cfg.eval.episodes,
@@ -107,12 +110,20 @@ def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bo
 
     Under ``torchrun`` every rank runs this; rank 0 writes the config, checkpoints and metrics.
     ``resume`` continues from ``run_dir/checkpoints/train_state.pt``; trained weights already
-    there are refused unless ``resume`` or ``force`` (which removes them before the first step).
+    there are refused unless ``resume`` or ``force`` (which removes them, and the planner episodes,
+    before the first step). With ``train.planner_episodes`` the joint steps, the planner's episodes and
+    the predictor phase run in turn (:mod:`wm.planner_stage`).
     The run's ``config.yaml`` is written only once every check (and a resume's) has passed.
     """
-    ckpt = run_dir / "checkpoints"
+    ckpt, start = run_dir / "checkpoints", time.perf_counter()
+    staged = planner_stage.wanted(cfg.train) > 0
+    if staged:
+        check_seeds(cfg)
     with distributed(cfg.train.device) as ctx:
         guards.refuse_retrain(ckpt, resume, force)
+        if staged and ctx.world_size > 1:
+            raise guards.RunError("train.planner_episodes: the planner stage runs in one process, not under "
+                                  "torchrun; train the joint steps there, then wm train --resume in one process")
         data = read_dataset(dataset_path(cfg, run_dir))
         check_dataset(cfg, data, dataset_path(cfg, run_dir))
         guards.prepare_run_dir(run_dir, "checkpoints")
@@ -121,14 +132,25 @@ def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bo
             if ctx.is_main:
                 if force and not resume:
                     guards.clear_checkpoints(ckpt)
+                    planner_stage.planner_episodes_path(run_dir).unlink(missing_ok=True)
                 write_config(cfg, run_dir)
 
         extra = {"env": to_dict(cfg)["env"]}
-        result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra, resume=resume,
-                       ready=ready)
+        episodes = planner_stage.planner_episodes_path(run_dir)
+        if not staged or not (resume and episodes.exists()):  # the joint part (all of it when not staged)
+            part = dataclasses.replace(cfg.train, predictor_steps=0, probe_steps=0, planner_episodes=0,
+                                       planner_offset_episodes=0) if staged else cfg.train
+            result = train(cfg.model, part, data, run_dir, progress=progress, extra=extra, resume=resume,
+                           ready=ready)
+        if staged:
+            kwargs = {**cfg.env.make_kwargs(), **goal_kwargs(cfg, run_dir)}
+            planner_stage.record_planner_episodes(cfg, run_dir, kwargs, offset_protocol(cfg), progress)
+            data = planner_stage.with_planner_episodes(data, episodes)
+            result = train(cfg.model, cfg.train, data, run_dir, progress=progress, extra=extra, resume=True,
+                           ready=ready)
     if not ctx.is_main:
         return None
-    metrics = {**result.metrics, "wall_s": result.wall_s}
+    metrics = {**result.metrics, "wall_s": time.perf_counter() - start if staged else result.wall_s}
     (ckpt / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 

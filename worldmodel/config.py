@@ -171,11 +171,27 @@ class TrainConfig:
     """Latent windows per batch of the predictor phase."""
     predictor_lr: float = 3e-4
     """Peak learning rate of the predictor phase (warm-up, cosine decay to 10 %)."""
+    planner_episodes: int = 0
+    """Episodes recorded after the joint steps by latent MPC (``plan``) with the jointly trained model, under
+    the task protocol (``data.episode_steps`` steps each, on past success), its actions plus noise; they join
+    the dataset for the predictor phase (kept in ``RUN/planner/episodes.h5``), so the predictor learns the
+    transitions its planner seeks out, where it was wrong. 0: none."""
+    planner_offset_episodes: int = 0
+    """As ``planner_episodes``, from the ``offset`` protocol's starts and goals (``eval.offset_budget`` steps)."""
+    planner_noise: float = 0.2
+    """Std of the Gaussian noise added to the planner's actions (fraction of the half action range)."""
+    planner_seed: int = 200_000
+    """Reset seed of the first planner episode (the offset ones follow the task ones); must not overlap
+    the evaluation seeds."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "pred_steps", "lr", "log_every", "eval_every",
                      "checkpoint_every", "predictor_batch_size", "predictor_lr"):
             _positive(name, getattr(self, name))
-        for name in ("weight_decay", "grad_clip", "threads", "probe_steps", "predictor_steps"):
+        for name in ("weight_decay", "grad_clip", "threads", "probe_steps", "predictor_steps", "planner_episodes",
+                     "planner_offset_episodes", "planner_noise", "planner_seed"):
             _non_negative(name, getattr(self, name))
+        if self.planner_episodes + self.planner_offset_episodes and not self.predictor_steps:
+            raise ValueError("planner_episodes: the planner's episodes train the predictor phase; "
+                             "set train.predictor_steps > 0")
         _choice("pred_mode", self.pred_mode, PRED_MODES)

@@ -45,8 +45,9 @@ from worldmodel.train_state import load_train_state, rng_state, set_rng_state, t
 RESUME_FREE = ("log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
 """Train settings that may differ on resume (they do not change the trajectory).  ``train.steps``
 may change only once the run has reached its own (see :meth:`Trainer._check_steps`)."""
-PHASE_KEYS = ("predictor_steps", "predictor_batch_size", "predictor_lr")
-"""Settings of the predictor phase, which may differ on resume until the phase has begun."""
+PHASE_KEYS = ("predictor_steps", "predictor_batch_size", "predictor_lr", "planner_episodes", "planner_offset_episodes",
+              "planner_noise", "planner_seed")
+"""Settings of the predictor phase and its data, which may differ on resume until the phase has begun."""
 
 
 class DivergenceError(ValueError):
