@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agents.factory import build_agent
 from agents.planner_data import record_agent_episodes
 from envs.collect import dataset_meta
-from envs.dataset import Episodes, concat_episodes, read_dataset, write_dataset
+from envs.dataset import FIELDS, Episodes, concat_episodes, read_dataset, write_dataset
 from envs.offset import OffsetProtocol
 from envs.registration import make_env
 from wm.config import RunConfig
@@ -72,5 +74,4 @@ def with_planner_episodes(data: Episodes, path: Path) -> Episodes:
     if extra.obs.shape[1:] != data.obs.shape[1:] or extra.meta.get("env_id") != data.meta.get("env_id"):
         raise ValueError(f"{path}: planner episodes are {extra.meta.get('env_id')} {extra.obs.shape[1:]}, "
                          f"the dataset {data.meta.get('env_id')} {data.obs.shape[1:]}")
-    eps = [data.episode(i) for i in range(data.num_episodes)] + [extra.episode(i) for i in range(extra.num_episodes)]
-    return concat_episodes(eps, data.meta)
+    return Episodes(**{f: np.concatenate([getattr(data, f), getattr(extra, f)]) for f in FIELDS}, meta=dict(data.meta))
