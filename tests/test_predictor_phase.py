@@ -94,3 +94,38 @@ def test_cosine_factor_warms_up_then_decays_to_a_tenth():
     assert cosine_factor(100, 1000) == pytest.approx(1.0)
     assert cosine_factor(1000, 1000) == pytest.approx(0.1)
     assert cosine_factor(5000, 1000) == pytest.approx(0.1)
+
+
+def test_phase_diagnostics_encode_once_and_equal_a_fresh_encoding(tiny_data):
+    from worldmodel.diagnostics import latent_diagnostics
+
+    trainer = Trainer(MCFG, tcfg(predictor_steps=20), tiny_data, progress=False)
+    trainer.fit(stop_after=12)
+    first = trainer.diagnostics()
+    cached = trainer._frozen_windows
+    trainer.fit()
+    again = trainer.diagnostics()
+    assert trainer._frozen_windows is cached  # the frozen encoder's windows, encoded once
+    fresh, _ = latent_diagnostics(trainer.model, trainer.sampler, trainer.holdout, "autoregressive", 2048)
+    assert again == fresh
+    assert first["probe/r2_mean"] == again["probe/r2_mean"] and first["pred/err_h1"] != again["pred/err_h1"]
+
+
+def test_the_phase_runs_on_one_cpu_thread_and_restores_the_count(tiny_data, monkeypatch):
+    seen = []
+    trainer = Trainer(MCFG, tcfg(), tiny_data, progress=False)
+    step = trainer.train_step
+
+    def spy():
+        seen.append((trainer.step_count >= 8, torch.get_num_threads()))
+        return step()
+
+    monkeypatch.setattr(trainer, "train_step", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trainer.fit()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert {t for phase, t in seen if not phase} == {2} and {t for phase, t in seen if phase} == {1}

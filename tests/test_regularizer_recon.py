@@ -10,7 +10,7 @@ from worldmodel.losses import jepa_loss
 from worldmodel.model import WorldModel
 from worldmodel.regularizers import build_regularizer
 from worldmodel.regularizers.ema import EMATarget
-from worldmodel.regularizers.recon import WithReconstruction
+from worldmodel.regularizers.recon import WithReconstruction, foreground_weighted
 from worldmodel.regularizers.vicreg import VICReg
 
 OFF = {"var_coeff": 0.0, "cov_coeff": 0.0, "idm_coeff": 0.0, "smooth_coeff": 0.0}
@@ -77,8 +77,44 @@ def test_keeps_the_family_target_and_hooks():
     assert any(not torch.equal(a, b) for a, b in zip(before, reg.inner.parameters(), strict=True))
 
 
+def test_foreground_pixels_weigh_one_plus_the_weight():
+    # a static background with one object pixel per frame, at a different place in each frame
+    target = torch.zeros(5, 3, 4, 4)
+    for i in range(5):
+        target[i, :, i % 4, i // 4] = 3.0
+    err = torch.zeros(5, 3, 4, 4)
+    err[:, 0] = 0.5  # every pixel wrong by the same amount in one channel
+    fg = torch.zeros(5, 1, 4, 4, dtype=torch.bool)
+    for i in range(5):
+        fg[i, 0, i % 4, i // 4] = True
+    err[:, 1] = fg[:, 0] * 3.0  # and the object pixels wrong in a second one
+    w = 9.0
+    weight = 1 + w * fg.float()
+    expected = (err.mean(dim=1, keepdim=True) * weight).sum() / weight.sum()
+    torch.testing.assert_close(foreground_weighted(err, target, w), expected)
+    torch.testing.assert_close(foreground_weighted(err, target, 0.0), err.mean())
+    assert foreground_weighted(err, target, w) > err.mean()  # the object's errors count for more
+
+
+def test_foreground_weight_changes_the_image_loss():
+    losses = []
+    for fg in (0.0, 20.0):
+        model = model_of(obs_shape=(16, 16, 3), encoder="cnn", channels=4, recon_coeff=1.0, recon_fg_weight=fg, **OFF)
+        reg = build_regularizer(model)
+        loss, _ = reg(torch.zeros(8, 3, 4), batch_of((16, 16, 3)))
+        losses.append(loss.item())
+    assert losses[0] != pytest.approx(losses[1])
+
+
+def test_foreground_weight_needs_images():
+    with pytest.raises(ValueError, match="recon_fg_weight"):
+        build_regularizer(model_of(recon_coeff=1.0, recon_fg_weight=5.0))
+
+
 @pytest.mark.parametrize(("kw", "message"), [({"recon_coeff": -1.0}, "recon_coeff"),
-                                              ({"recon_coeff": 0.5, "regularizer": "vae"}, "recon_coeff")])
+                                              ({"recon_coeff": 0.5, "regularizer": "vae"}, "recon_coeff"),
+                                              ({"recon_fg_weight": 5.0}, "recon_fg_weight"),
+                                              ({"recon_coeff": 1.0, "recon_fg_weight": -1.0}, "recon_fg_weight")])
 def test_bad_values_name_the_key(kw, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**kw)

@@ -100,6 +100,16 @@ class ModelConfig:
     """Auxiliary reconstruction weight for the JEPA families (0: off): a decoder rebuilds each sequence's
     first observation from its latent, so the encoder keeps what the image shows but the prediction and
     anti-collapse terms do not ask for (e.g. an object's orientation). Not with ``vae``, which reconstructs."""
+    recon_fg_weight: float = 0.0
+    """Extra weight of the foreground pixels in the auxiliary reconstruction (0: a plain mean): a pixel
+    that differs from the batch's per-pixel median frame (a static camera's background) by more than
+    one standard deviation in any channel weighs ``1 + recon_fg_weight``. Small objects then count by
+    their shape, not by their share of the image. Needs ``recon_coeff > 0`` and image observations."""
+    state_readout_coeff: float = 0.0
+    """Privileged control (0: off): a linear readout of the dataset's (standardised) state from the latent
+    joins the loss with this weight, so the encoder is told the state at training time (planning still
+    reads observations only). A yardstick for how much of a row's loss is information its latent drops,
+    not a self-supervised recipe."""
 
     def __post_init__(self) -> None:
         _choice("encoder", self.encoder, ENCODERS)
@@ -109,7 +119,8 @@ class ModelConfig:
                      "patch_size", "vit_dim", "vit_depth", "sigreg_slices", "infonce_temp"):
             _positive(name, getattr(self, name))
         for name in ("var_coeff", "cov_coeff", "idm_coeff", "smooth_coeff", "sigreg_coeff", "barlow_coeff",
-                     "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff", "recon_coeff"):
+                     "barlow_lambda", "infonce_coeff", "vae_kl_coeff", "vae_recon_coeff", "recon_coeff",
+                     "recon_fg_weight", "state_readout_coeff"):
             _non_negative(name, getattr(self, name))
         _non_negative("keypoints", self.keypoints)
         if self.keypoints and self.encoder != "cnn":
@@ -121,6 +132,8 @@ class ModelConfig:
             raise ValueError(f"ema_momentum: must be in [0, 1), got {self.ema_momentum}")
         if self.recon_coeff and self.regularizer == "vae":
             raise ValueError("recon_coeff: the vae reconstructs already (vae_recon_coeff); use it with a JEPA family")
+        if self.recon_fg_weight and not self.recon_coeff:
+            raise ValueError("recon_fg_weight: weights the auxiliary reconstruction; set recon_coeff > 0 too")
         if self.latent_norm and self.regularizer == "vae":
             raise ValueError("latent_norm: the vae latent is a posterior mean; it cannot be layer-normalised")
         if self.action_history and (self.predictor != "mlp" or self.history < 2):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -61,13 +62,25 @@ def encode_chunked(model: WorldModel, obs: torch.Tensor, chunk: int = 512) -> to
     return torch.cat([model.encode(obs[i:i + chunk]) for i in range(0, len(obs), chunk)])
 
 
-@torch.no_grad()
-def latent_diagnostics(model: WorldModel, train: WindowSampler, holdout: WindowSampler, mode: str,
-                       n: int = 2048) -> tuple[dict[str, float], torch.Tensor]:
-    """Std, effective rank, probe R^2 (train -> held-out windows) and latent error by horizon.
+@dataclass(frozen=True)
+class DiagnosticWindows:
+    """The encoded windows the diagnostics score: train latents ``z_tr (N, D)`` and states ``s_tr (N, S)``,
+    held-out latent sequences ``z_ho (M, T+1, D)``, their actions ``a_ho (M, T, k*A)`` and first states
+    ``s_ho (M, S)``. While the encoder is frozen (the predictor phase) they do not change."""
 
-    Returns the metrics and the per-dimension std ``(D,)`` of train latents.  Fixed seed:
-    the same windows at every call, and no training RNG is consumed.
+    z_tr: torch.Tensor
+    s_tr: torch.Tensor
+    z_ho: torch.Tensor
+    a_ho: torch.Tensor
+    s_ho: torch.Tensor
+
+
+@torch.no_grad()
+def encode_windows(model: WorldModel, train: WindowSampler, holdout: WindowSampler, n: int = 2048
+                   ) -> DiagnosticWindows:
+    """Encode the diagnostics' windows: ``n`` train windows' first frames and up to ``n`` held-out windows.
+
+    Fixed seed: the same windows at every call, and no training RNG is consumed.
     """
     model.eval()
     gen = torch.Generator().manual_seed(12345)
@@ -75,15 +88,30 @@ def latent_diagnostics(model: WorldModel, train: WindowSampler, holdout: WindowS
     ho = holdout.sample(min(n, 4 * len(holdout)), gen)
     z_tr = encode_chunked(model, tr["obs"][:, 0])
     b, t1 = ho["obs"].shape[:2]
-    z_ho_seq = encode_chunked(model, ho["obs"].reshape(b * t1, *ho["obs"].shape[2:])).reshape(b, t1, -1)
-    pred = predict_sequence(model, z_ho_seq, ho["actions"], mode)
-    std = z_tr.std(0)
-    rank = effective_rank(z_tr.cpu())
-    r2 = probe_r2(z_tr.cpu(), tr["states"][:, 0].cpu(), z_ho_seq[:, 0].cpu(), ho["states"][:, 0].cpu())
-    err = error_by_horizon(pred, z_ho_seq[:, 1:])
+    z_ho = encode_chunked(model, ho["obs"].reshape(b * t1, *ho["obs"].shape[2:])).reshape(b, t1, -1)
+    return DiagnosticWindows(z_tr, tr["states"][:, 0], z_ho, ho["actions"], ho["states"][:, 0])
+
+
+@torch.no_grad()
+def latent_diagnostics(model: WorldModel, train: WindowSampler, holdout: WindowSampler, mode: str,
+                       n: int = 2048, windows: DiagnosticWindows | None = None
+                       ) -> tuple[dict[str, float], torch.Tensor]:
+    """Std, effective rank, probe R^2 (train -> held-out windows) and latent error by horizon.
+
+    Returns the metrics and the per-dimension std ``(D,)`` of train latents.  Fixed seed:
+    the same windows at every call, and no training RNG is consumed.  ``windows`` (from
+    :func:`encode_windows` with the same model and encoder weights) skips the encoding.
+    """
+    w = windows if windows is not None else encode_windows(model, train, holdout, n)
+    model.eval()
+    pred = predict_sequence(model, w.z_ho, w.a_ho, mode)
+    std = w.z_tr.std(0)
+    rank = effective_rank(w.z_tr.cpu())
+    r2 = probe_r2(w.z_tr.cpu(), w.s_tr.cpu(), w.z_ho[:, 0].cpu(), w.s_ho.cpu())
+    err = error_by_horizon(pred, w.z_ho[:, 1:])
     m = {"collapse/std_mean": float(std.mean()), "collapse/std_min": float(std.min()),
          "collapse/eff_rank": rank, "probe/r2_mean": float(r2.mean())}
     m.update({f"probe/r2_dim{i}": float(v) for i, v in enumerate(r2)})
     m.update({f"pred/err_h{i + 1}": float(v) for i, v in enumerate(err)})
-    m["pred/rel_err_last"] = float(err[-1] / z_ho_seq.var(dim=(0, 1)).mean().clamp_min(1e-12))
+    m["pred/rel_err_last"] = float(err[-1] / w.z_ho.var(dim=(0, 1)).mean().clamp_min(1e-12))
     return m, std

@@ -61,7 +61,7 @@ def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor
     loss_pred = (pred - target[:, 1:]).pow(2).mean()
     # Step 4. the anti-collapse term
     extras: dict[str, Any] = {"actions": batch["actions"], "pred": pred, "obs": batch["obs"], "target": target,
-                              "step": step}
+                              "states": batch.get("states"), "step": step}
     if logvar is not None:
         extras["logvar"] = logvar
     loss_reg, metrics = reg(z, extras)

@@ -33,7 +33,7 @@ from worldmodel.checkpoint import (
 )
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
-from worldmodel.diagnostics import collapse_warning, latent_diagnostics
+from worldmodel.diagnostics import collapse_warning, encode_windows, latent_diagnostics
 from worldmodel.distributed import DistContext, is_distributed, rank, resolve_device, world_size
 from worldmodel.logger import Logger
 from worldmodel.losses import LossModule
@@ -42,6 +42,10 @@ from worldmodel.predictor_phase import PredictorPhase, cosine_factor
 from worldmodel.regularizers import build_regularizer
 from worldmodel.train_state import load_train_state, rng_state, set_rng_state, train_state_bytes
 
+PHASE_THREADS = 1
+"""CPU threads of the predictor phase. Its steps are small MLP updates (``predictor_batch_size`` x
+``pred_steps`` rows), which two threads run slower than one (Push-T pixels, 20,000 phase steps: 38 steps/s on
+two threads, 58 on one). The shipped rows were trained on one thread throughout, so their phases ran so too."""
 RESUME_FREE = ("log_every", "eval_every", "checkpoint_every", "probe_steps", "device", "threads")
 """Train settings that may differ on resume (they do not change the trajectory).  ``train.steps``
 may change only once the run has reached its own (see :meth:`Trainer._check_steps`)."""
@@ -95,11 +99,12 @@ class Trainer:
         self.model = WorldModel(model_cfg, data.obs.shape[1:], data.actions.shape[1]).to(self.device)
         train_ids, hold_ids = split_episodes(data.num_episodes, 0.1, cfg.seed)
         self.data, self.train_ids, self.phase = data, train_ids, None
+        self._frozen_windows = None  # the diagnostics' encoded windows, once the encoder is frozen
         k = model_cfg.frameskip
         self.sampler = WindowSampler(data, cfg.pred_steps, k, self.device, train_ids)
         self.holdout = WindowSampler(data, cfg.pred_steps, k, self.device, hold_ids)
         self.model.encoder.fit_normalizer(self.sampler.obs)
-        self.reg = build_regularizer(self.model).to(self.device)
+        self.reg = build_regularizer(self.model, data.states.shape[-1]).to(self.device)
         self.loss_module = LossModule(self.model, self.reg, cfg.pred_mode)
         self.forward = self.loss_module
         if is_distributed():
@@ -175,7 +180,13 @@ class Trainer:
     def diagnostics(self) -> dict[str, float]:
         """Std, effective rank, probe R^2 (train -> held-out) and error by horizon; warns on collapse."""
         n = 1024 if len(self.model.obs_shape) == 3 else 2048
-        metrics, std = latent_diagnostics(self.model, self.sampler, self.holdout, self.cfg.pred_mode, n)
+        if self.step_count > self.cfg.steps:  # the predictor phase: the encoder is frozen, encode once
+            if self._frozen_windows is None:
+                self._frozen_windows = encode_windows(self.model, self.sampler, self.holdout, n)
+            windows = self._frozen_windows
+        else:
+            windows = None
+        metrics, std = latent_diagnostics(self.model, self.sampler, self.holdout, self.cfg.pred_mode, n, windows)
         self.logger.histogram("collapse/std_per_dim", std, self.step_count)
         warning = collapse_warning(std, metrics["collapse/eff_rank"], self.model.cfg.latent_dim)
         if warning:
@@ -255,15 +266,13 @@ class Trainer:
         if self.ctx.is_main and (s % cfg.eval_every == 0 or s == end):
             self.logger.scalars(self.diagnostics(), s)
 
-    def fit(self, extra: dict | None = None, stop_after: int | None = None) -> TrainResult:
-        """Train to ``cfg.steps`` and the predictor phase's ``cfg.predictor_steps`` (or stop at step ``stop_after``),
-        logging and checkpointing."""
-        cfg, start = self.cfg, time.perf_counter()
-        end = min(self.total_steps, stop_after) if stop_after is not None else self.total_steps
-        bar = tqdm(total=self.total_steps, initial=self.step_count, desc="train", unit="step",
-                   disable=not self.progress)
-        clock = [time.perf_counter(), self.step_count]
+    def _loop(self, end: int, bar: tqdm, clock: list[float], extra: dict | None) -> None:
+        """Steps up to ``end``: logging, checkpoints; the predictor phase's on ``PHASE_THREADS`` CPU threads."""
+        cfg, in_phase = self.cfg, False
         while self.step_count < end:
+            if not in_phase and self.step_count >= cfg.steps and self.device.type == "cpu":
+                torch.set_num_threads(PHASE_THREADS)
+                in_phase = True
             metrics = self.train_step()
             bar.update(1)
             self._log(metrics, clock, end)
@@ -272,6 +281,20 @@ class Trainer:
             if self.step_count % cfg.log_every == 0:
                 loss = metrics.get("train/loss", metrics.get("predictor_phase/loss_pred", math.nan))
                 bar.set_postfix(loss=f"{loss:.4f}")
+
+    def fit(self, extra: dict | None = None, stop_after: int | None = None) -> TrainResult:
+        """Train to ``cfg.steps`` and the predictor phase's ``cfg.predictor_steps`` (or stop at step ``stop_after``),
+        logging and checkpointing."""
+        start = time.perf_counter()
+        end = min(self.total_steps, stop_after) if stop_after is not None else self.total_steps
+        bar = tqdm(total=self.total_steps, initial=self.step_count, desc="train", unit="step",
+                   disable=not self.progress)
+        clock = [time.perf_counter(), self.step_count]
+        threads = torch.get_num_threads()
+        try:
+            self._loop(end, bar, clock, extra)
+        finally:
+            torch.set_num_threads(threads)  # the predictor phase's one thread (see PHASE_THREADS) ends here
         bar.close()
         kept = self.step_count == self.saved_step  # a resumed run that had already finished: left as it is
         ckpt = (self.ckpt_dir if self.ctx.is_main else None) if kept else self.save(extra)

@@ -4,8 +4,8 @@ A regulariser is an ``nn.Module`` called as ``reg(z_seq, extras) -> (loss (), me
 
 * ``z_seq (B, T+1, D)``: the encodings of a sub-trajectory's observations;
 * ``extras``: ``actions (B, T, k*A)``, ``pred (B, T, D)`` (the predictor's outputs),
-  ``obs (B, T+1, *obs_shape)``, ``logvar (B, T+1, D)`` (variational encoders only) and
-  ``step`` (the optimisation step, an int).
+  ``obs (B, T+1, *obs_shape)``, ``states (B, T+1, S)`` (the dataset's, or None), ``logvar (B, T+1, D)``
+  (variational encoders only) and ``step`` (the optimisation step, an int).
 
 Two hooks let a family change the prediction target or update state after the optimiser:
 ``target(z_seq, obs)`` (default: ``z_seq`` itself, gradients flowing into both branches)
@@ -42,14 +42,22 @@ class Regularizer(nn.Module):
         """Called after every optimiser step (e.g. a momentum update)."""
 
 
-def build_regularizer(model: WorldModel) -> Regularizer:
+def build_regularizer(model: WorldModel, state_dim: int | None = None) -> Regularizer:
     """The regulariser named by ``model.cfg.regularizer`` for ``model``, with the auxiliary reconstruction
-    (:mod:`worldmodel.regularizers.recon`) where ``model.cfg.recon_coeff > 0``."""
+    (:mod:`worldmodel.regularizers.recon`) where ``model.cfg.recon_coeff > 0`` and the privileged state
+    readout (:mod:`worldmodel.regularizers.state_readout`, ``state_dim`` outputs) where
+    ``model.cfg.state_readout_coeff > 0``."""
     reg = _family(model)
     if model.cfg.recon_coeff > 0:
         from worldmodel.regularizers.recon import WithReconstruction
 
-        return WithReconstruction(reg, model, model.cfg.recon_coeff)
+        reg = WithReconstruction(reg, model, model.cfg.recon_coeff)
+    if model.cfg.state_readout_coeff > 0:
+        from worldmodel.regularizers.state_readout import WithStateReadout
+
+        if not state_dim:
+            raise ValueError("state_readout_coeff: needs the dataset's state size")
+        reg = WithStateReadout(reg, model, model.cfg.state_readout_coeff, state_dim)
     return reg
 
 

@@ -7,6 +7,9 @@ nothing in them asks for a variable that moves few pixels and is easy to ignore,
 orientation (measured on Push-T pixels: the block's angle is not decodable from any JEPA latent, though
 the same encoder trained to regress it reads it). The reconstruction asks for everything the image shows,
 weighted by the pixels it moves. One frame per sequence keeps the decoder's cost to a fraction of a step.
+With ``recon_fg_weight`` > 0 the error of each foreground pixel (one that differs from the batch's per-pixel
+median frame, the background of a static camera) counts ``1 + recon_fg_weight`` times: a small object's
+shape then weighs as much as its position, which plain pixel error, dominated by the background, does not ask.
 The decoder is a training-time module (saved with the training state, not with the model).
 """
 
@@ -29,7 +32,9 @@ class WithReconstruction(Regularizer):
     def __init__(self, inner: Regularizer, model: WorldModel, coeff: float):
         super().__init__()
         cfg = model.cfg
-        self.inner, self.coeff = inner, coeff
+        self.inner, self.coeff, self.fg_weight = inner, coeff, cfg.recon_fg_weight
+        if self.fg_weight and len(model.obs_shape) != 3:
+            raise ValueError(f"recon_fg_weight: needs image observations, got shape {tuple(model.obs_shape)}")
         self.detach_prediction = inner.detach_prediction
         self.decoder = build_decoder(cfg.latent_dim, model.obs_shape, cfg.hidden_dim, cfg.depth, cfg.channels)
         self._normalize = model.normalize  # a bound method, not a submodule: no shared parameters
@@ -39,7 +44,8 @@ class WithReconstruction(Regularizer):
         loss, metrics = self.inner(z_seq, extras)
         with torch.no_grad():
             target = self._normalize(extras["obs"][:, 0])
-        recon = (self.decoder(z_seq[:, 0]) - target).pow(2).mean()
+        err = (self.decoder(z_seq[:, 0]) - target).pow(2)
+        recon = err.mean() if self.fg_weight == 0 else foreground_weighted(err, target, self.fg_weight)
         return loss + self.coeff * recon, {**metrics, "reg/recon": recon.item()}
 
     def target(self, z_seq: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
@@ -47,3 +53,13 @@ class WithReconstruction(Regularizer):
 
     def after_step(self, model: WorldModel) -> None:
         self.inner.after_step(model)
+
+
+def foreground_weighted(err: torch.Tensor, target: torch.Tensor, fg_weight: float,
+                        threshold: float = 1.0) -> torch.Tensor:
+    """Weighted mean of ``err (B, C, H, W)``: pixels of ``target (B, C, H, W)`` (standardised) that differ
+    from the batch's per-pixel median by more than ``threshold`` in any channel weigh ``1 + fg_weight``."""
+    background = target.median(dim=0).values  # (C, H, W)
+    fg = (target - background).abs().amax(dim=1, keepdim=True) > threshold  # (B, 1, H, W)
+    weight = 1.0 + fg_weight * fg.float()
+    return (err.mean(dim=1, keepdim=True) * weight).sum() / weight.sum()
