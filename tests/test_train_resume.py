@@ -75,6 +75,23 @@ def test_resume_refuses_a_different_config(tiny_data, tmp_path):
         Trainer(mcfg, tcfg, tiny_data, tmp_path / "empty", progress=False, resume=True)
 
 
+def test_resume_of_a_checkpoint_older_than_a_config_key_takes_its_default(tiny_data, tmp_path):
+    """A key added to the config after a checkpoint was written had its default's behaviour then: the
+    checkpoint resumes with the default and is refused with another value."""
+    from worldmodel.train_state import save_train_state
+
+    mcfg, tcfg = configs("vicreg")
+    Trainer(mcfg, tcfg, tiny_data, tmp_path, progress=False).fit(stop_after=2)
+    unit = checkpoint_dir(tmp_path / "checkpoints")
+    state = load_train_state(unit)
+    del state["model_cfg"]["recon_fg_weight"], state["train_cfg"]["weight_decay"]  # as if written before they existed
+    save_train_state(unit, state)
+    assert Trainer(mcfg, tcfg, tiny_data, tmp_path, progress=False, resume=True).step_count == 2
+    other = TrainConfig(**{**tcfg.__dict__, "weight_decay": 0.5})
+    with pytest.raises(CheckpointError, match=r"config differs .* train.weight_decay"):
+        Trainer(mcfg, other, tiny_data, tmp_path, progress=False, resume=True)
+
+
 def _with_steps(tcfg: TrainConfig, steps: int) -> TrainConfig:
     return TrainConfig(**{**tcfg.__dict__, "steps": steps})
 

@@ -208,10 +208,13 @@ class Trainer:
         where = checkpoint_dir(self.ckpt_dir) / TRAIN_STATE
         self._check_steps(state, where)
         now_model, now_train = dataclasses.asdict(self.model.cfg), dataclasses.asdict(self.cfg)
-        diff = [f"model.{k}" for k in now_model if state["model_cfg"].get(k) != now_model[k]]
+        # a key added to the config since the checkpoint was written had its default's behaviour then
+        was_model = {**dataclasses.asdict(ModelConfig()), **state["model_cfg"]}
+        was_train = {**dataclasses.asdict(TrainConfig()), **state["train_cfg"]}
+        diff = [f"model.{k}" for k in now_model if was_model.get(k) != now_model[k]]
         begun = int(state["step"]) > int(state["train_cfg"].get("steps", self.cfg.steps))
         free = (*RESUME_FREE, "steps", *(() if begun else PHASE_KEYS))
-        diff += [f"train.{k}" for k in now_train if k not in free and state["train_cfg"].get(k) != now_train[k]]
+        diff += [f"train.{k}" for k in now_train if k not in free and was_train.get(k) != now_train[k]]
         if diff:
             raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
         check_finite(state.get("model", {}), where)
