@@ -8,8 +8,9 @@ orientation (measured on Push-T pixels: the block's angle is not decodable from 
 the same encoder trained to regress it reads it). The reconstruction asks for everything the image shows,
 weighted by the pixels it moves. One frame per sequence keeps the decoder's cost to a fraction of a step.
 With ``recon_fg_weight`` > 0 the error of each foreground pixel (one that differs from the batch's per-pixel
-median frame, the background of a static camera) counts ``1 + recon_fg_weight`` times: a small object's
-shape then weighs as much as its position, which plain pixel error, dominated by the background, does not ask.
+median frame, the background of a static camera; each rank's batch under DDP) counts ``1 + recon_fg_weight``
+times: a small object's shape then weighs as much as its position, which plain pixel error, dominated by the
+background, does not ask.
 The decoder is a training-time module (saved with the training state, not with the model).
 """
 

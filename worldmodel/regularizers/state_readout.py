@@ -1,11 +1,11 @@
 """A privileged control: a linear readout of the simulator's state from the latent, trained with the encoder.
 
 ``L = R(z) + state_readout_coeff * mean || W z_t + b - s_t ||^2`` over every frame of each window, with the
-states ``s_t`` standardised by the batch's own mean and std. The encoder is then told what the state is, so
-its latent holds every state variable its frames show (an object's orientation included, which no
-self-supervised objective tried on Push-T pixels keeps). Planning still reads only pixels; training reads
-the dataset's states. Not a self-supervised recipe: a yardstick for how much of a pixel row's loss is
-information its latent drops (compare the same recipe with the term off).
+states ``s_t`` standardised by the batch's own mean and std (each rank's under DDP). The encoder is then
+told what the state is, so its latent holds every state variable its frames show (an object's orientation
+included, which no self-supervised objective tried on Push-T pixels keeps). Planning still reads only the
+observations; training reads the dataset's states. Not a self-supervised recipe: a yardstick for how much
+of a pixel row's loss is information its latent drops (compare the same recipe with the term off).
 The readout is a training-time module (saved with the training state, not with the model).
 """
 
