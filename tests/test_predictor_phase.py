@@ -97,7 +97,7 @@ def test_cosine_factor_warms_up_then_decays_to_a_tenth():
 
 
 def test_phase_diagnostics_encode_once_and_equal_a_fresh_encoding(tiny_data):
-    from worldmodel.diagnostics import latent_diagnostics
+    from worldmodel.diagnostics import encode_windows, latent_diagnostics
 
     trainer = Trainer(MCFG, tcfg(predictor_steps=20), tiny_data, progress=False)
     trainer.fit(stop_after=12)
@@ -106,7 +106,8 @@ def test_phase_diagnostics_encode_once_and_equal_a_fresh_encoding(tiny_data):
     trainer.fit()
     again = trainer.diagnostics()
     assert trainer._frozen_windows is cached  # the frozen encoder's windows, encoded once
-    fresh, _ = latent_diagnostics(trainer.model, trainer.sampler, trainer.holdout, "autoregressive", 2048)
+    fresh, _ = latent_diagnostics(trainer.model, encode_windows(trainer.model, trainer.sampler, trainer.holdout),
+                                  "autoregressive")
     assert again == fresh
     assert first["probe/r2_mean"] == again["probe/r2_mean"] and first["pred/err_h1"] != again["pred/err_h1"]
 

@@ -93,16 +93,12 @@ def encode_windows(model: WorldModel, train: WindowSampler, holdout: WindowSampl
 
 
 @torch.no_grad()
-def latent_diagnostics(model: WorldModel, train: WindowSampler, holdout: WindowSampler, mode: str,
-                       n: int = 2048, windows: DiagnosticWindows | None = None
-                       ) -> tuple[dict[str, float], torch.Tensor]:
-    """Std, effective rank, probe R^2 (train -> held-out windows) and latent error by horizon.
+def latent_diagnostics(model: WorldModel, w: DiagnosticWindows, mode: str) -> tuple[dict[str, float], torch.Tensor]:
+    """Std, effective rank, probe R^2 (train -> held-out windows) and latent error by horizon of the windows
+    ``w`` (:func:`encode_windows` of ``model``'s current encoder).
 
-    Returns the metrics and the per-dimension std ``(D,)`` of train latents.  Fixed seed:
-    the same windows at every call, and no training RNG is consumed.  ``windows`` (from
-    :func:`encode_windows` with the same model and encoder weights) skips the encoding.
+    Returns the metrics and the per-dimension std ``(D,)`` of train latents.
     """
-    w = windows if windows is not None else encode_windows(model, train, holdout, n)
     model.eval()
     pred = predict_sequence(model, w.z_ho, w.a_ho, mode)
     std = w.z_tr.std(0)

@@ -180,13 +180,10 @@ class Trainer:
     def diagnostics(self) -> dict[str, float]:
         """Std, effective rank, probe R^2 (train -> held-out) and error by horizon; warns on collapse."""
         n = 1024 if len(self.model.obs_shape) == 3 else 2048
+        windows = self._frozen_windows or encode_windows(self.model, self.sampler, self.holdout, n)
         if self.step_count > self.cfg.steps:  # the predictor phase: the encoder is frozen, encode once
-            if self._frozen_windows is None:
-                self._frozen_windows = encode_windows(self.model, self.sampler, self.holdout, n)
-            windows = self._frozen_windows
-        else:
-            windows = None
-        metrics, std = latent_diagnostics(self.model, self.sampler, self.holdout, self.cfg.pred_mode, n, windows)
+            self._frozen_windows = windows
+        metrics, std = latent_diagnostics(self.model, windows, self.cfg.pred_mode)
         self.logger.histogram("collapse/std_per_dim", std, self.step_count)
         warning = collapse_warning(std, metrics["collapse/eff_rank"], self.model.cfg.latent_dim)
         if warning:
@@ -211,10 +208,10 @@ class Trainer:
         # a key added to the config since the checkpoint was written had its default's behaviour then
         was_model = {**dataclasses.asdict(ModelConfig()), **state["model_cfg"]}
         was_train = {**dataclasses.asdict(TrainConfig()), **state["train_cfg"]}
-        diff = [f"model.{k}" for k in now_model if was_model.get(k) != now_model[k]]
+        diff = [f"model.{k}" for k in now_model if was_model[k] != now_model[k]]
         begun = int(state["step"]) > int(state["train_cfg"].get("steps", self.cfg.steps))
         free = (*RESUME_FREE, "steps", *(() if begun else PHASE_KEYS))
-        diff += [f"train.{k}" for k in now_train if k not in free and was_train.get(k) != now_train[k]]
+        diff += [f"train.{k}" for k in now_train if k not in free and was_train[k] != now_train[k]]
         if diff:
             raise CheckpointError(f"{where}: config differs from the checkpoint's in {', '.join(diff)}")
         check_finite(state.get("model", {}), where)
