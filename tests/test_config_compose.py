@@ -48,7 +48,7 @@ INTENDED: dict[str, dict] = {
                                  "model": {"smooth_coeff": 1.0}},
     "configs/tworoom_randomwall_state.yaml": {"model": {"smooth_coeff": 1.0}, "train": {"steps": 10000}},
     "configs/pusht_pixels.yaml": {"data": {"episodes": 2000}, "model": {"smooth_coeff": 1.0},
-                                  "train": {"steps": 6000, "predictor_steps": 20000, "planner_episodes": 500,
+                                  "train": {"steps": 6000, "predictor_steps": 10000, "planner_episodes": 500,
                                             "planner_offset_episodes": 500}},
     "configs/reacher_pixels.yaml": {"model": {"history": 3, "action_history": True},
                                     "train": {"pred_steps": 6, "predictor_steps": 20000},
