@@ -43,6 +43,7 @@ def test_quick_suite_end_to_end(tmp_path, tiny_overrides, monkeypatch):
     assert record["agents"]["mpc"]["episodes"] == 3
     assert {"mpc", "oracle", "random"} == set(record["agents"])
     assert record["model"]["params"] > 0 and record["train_s"] > 0
+    assert record["train_threads"] == record["seed_runs"][0]["train_threads"] >= 1
     assert len(record["seed_runs"]) == 1 and record["offset"] == {}  # the tiny config runs the task protocol only
     md = (tmp_path / "res" / "quick" / "BENCHMARKS.md").read_text()
     assert "Tiny TwoRoom (quick)" in md
@@ -249,3 +250,5 @@ def test_task_section_names_the_predictor_phase_when_the_config_ran_one():
     assert "(4000 steps)," in "\n".join(_task_section(rec))
     rec["config"] = {"train": {"predictor_steps": 20000}}
     assert "(4000 steps + 20000 predictor-phase steps)," in "\n".join(_task_section(rec))
+    rec["train_threads"] = 2
+    assert "train 12 s on 2 CPU threads (4000 steps" in "\n".join(_task_section(rec))

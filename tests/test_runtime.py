@@ -33,8 +33,12 @@ def test_passive_waiting_only_where_cores_are_shared(monkeypatch):
 
 def test_free_cores_counts_the_busy_cores(monkeypatch):
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    monkeypatch.setattr(runtime, "busy_cores", lambda: 1.6)
+    monkeypatch.setattr(runtime, "busy_cores", lambda: 1.8)  # one competitor at full speed, one mostly
     assert runtime.free_cores() == 2
+    monkeypatch.setattr(runtime, "busy_cores", lambda: 0.6)  # start-up noise, not a competitor
+    assert runtime.free_cores() == 4
+    monkeypatch.setattr(runtime, "busy_cores", lambda: 1.0)
+    assert runtime.free_cores() == 3
     monkeypatch.setattr(runtime, "busy_cores", lambda: 9.0)
     assert runtime.free_cores() == 1
 

@@ -45,7 +45,7 @@ from wm.provenance import code_record, versions
 from wm.speed_report import speed_markdown
 from worldmodel.checkpoint import atomic_write
 
-SEED_KEYS = ("seed", "agents", "offset", "train_s", "probe_r2", "eff_rank")
+SEED_KEYS = ("seed", "agents", "offset", "train_s", "train_threads", "probe_r2", "eff_rank")
 TASK_KEYS = {"name", "title", "config", "set", "quick", "targets", "reference", "reference_protocol", "seeds",
              "differs"}
 
@@ -124,7 +124,7 @@ def run_task(task: BenchTask, runs_dir: Path, quick: bool, progress: bool = True
         "seed_runs": [{k: r[k] for k in SEED_KEYS} for r in runs],
         "targets": task.targets, "reference": task.reference, "reference_protocol": task.reference_protocol,
         "differs": task.differs, "collect_s": first["collect_s"], "train_s": first["train_s"],
-        "train_steps": first["cfg"].train.steps,
+        "train_threads": first["train_threads"], "train_steps": first["cfg"].train.steps,
         "probe_r2": first["probe_r2"], "eff_rank": first["eff_rank"],
         "model": model_size(first["run_dir"] / "checkpoints"),
         "wall_s": time.perf_counter() - start,
@@ -164,6 +164,7 @@ def _run_seed(task: BenchTask, runs_dir: Path, quick: bool, seed: int, progress:
                    for p in ("task", "offset")}
     return {"seed": seed, "cfg": cfg, "run_dir": run_dir, "agents": by_protocol["task"],
             "offset": by_protocol["offset"], "collect_s": collect_s, "train_s": train["wall_s"],
+            "train_threads": train.get("threads"),
             "probe_r2": train.get("probe/r2_mean"), "eff_rank": train.get("collapse/eff_rank")}
 
 

@@ -179,13 +179,20 @@ def _phase(r: dict[str, Any]) -> str:
     return f" + {n} predictor-phase steps" if n else ""
 
 
+def _threads(r: dict[str, Any]) -> str:
+    """`` on N CPU thread(s)`` where the record has the training's thread count (older ones do not)."""
+    n = r.get("train_threads")
+    return f" on {n} CPU thread{'s' if n != 1 else ''}" if n else ""
+
+
 def _task_section(r: dict[str, Any]) -> list[str]:
     if r.get("pending"):
         return [f"## {r['title']}", "", f"- not run yet: `wm bench --only {r['name']}`", ""]
     out = [f"## {r['title']}", "",
            f"- env `{r['env_id']}` ({r['obs_type']}), config hash `{r['config_hash']}`, "
            f"git `{r['git_commit'][:12]}`{' (dirty tree)' if r.get('git_dirty') else ''}, {r['date']}",
-           f"- collect {r['collect_s']:.0f} s, train {r['train_s']:.0f} s ({r['train_steps']} steps{_phase(r)}), "
+           f"- collect {r['collect_s']:.0f} s, train {r['train_s']:.0f} s{_threads(r)} "
+           f"({r['train_steps']} steps{_phase(r)}), "
            f"probe R^2 {r['probe_r2']:.3f}, effective rank {r['eff_rank']:.1f}, "
            f"model {r['model']['params']:,} parameters",
            f"- versions: {', '.join(f'{k} {v}' for k, v in r['versions'].items())}"]

@@ -9,10 +9,10 @@ Two settings, both measured in ``benchmarks/train_alloc.py``:
   are reused. Peak memory is unchanged (the same blocks are live at the peak); the process keeps
   its high-water mark instead of returning it between steps.
 * **Threads.** The thread count defaults to the cores that are free at start: usable cores minus
-  the cores busy over a short sample of ``/proc/stat`` (rounded, at least one). The one-minute
-  load average, the fallback where ``/proc/stat`` cannot be read, lags: it still counts a job that
-  ended a minute ago and misses one that just started. OpenMP workers that spin while waiting
-  thrash a shared machine (two such processes on two cores run several times slower), so where
+  the cores busy over a short sample of ``/proc/stat`` (a core counts from three quarters busy; at least
+  one thread). The one-minute load average, the fallback where ``/proc/stat`` cannot be read, lags:
+  it still counts a job that ended a minute ago and misses one that just started. OpenMP workers that
+  spin while waiting thrash a shared machine (two such processes on two cores run several times slower), so where
   some cores are busy (or the thread count was set by hand) ``OMP_WAIT_POLICY=PASSIVE`` makes them
   sleep. On an idle machine the OpenMP default (a short spin, then sleep) is kept: passive waiting
   there cost small-model training 40 % of its speed. Both must be in the environment before the
@@ -50,7 +50,12 @@ def keep_freed_memory() -> bool:
 
 
 PROC_STAT = "/proc/stat"
-SAMPLE_S = 0.1  # long enough for 10 scheduler ticks per core at 100 Hz
+SAMPLE_S = 0.2  # 20 scheduler ticks per core at 100 Hz
+BUSY_FRACTION = 0.75
+"""How much of a core the sample must see used for it to count as busy. A process that keeps a core busy
+shows as about 1.0; shells and interpreters starting around the sample (a script that launches ``wm``
+right after another command) added up to about 0.3 here, and with rounding at 0.5 such noise once cost a
+training run on an idle machine one of its two threads."""
 
 
 def cpu_times(path: str = PROC_STAT) -> tuple[int, int, int] | None:
@@ -87,7 +92,8 @@ def usable_cores() -> int:
 
 
 def free_cores() -> int:
-    """Usable cores minus the busy cores (:func:`busy_cores`, else the one-minute load average), at least 1."""
+    """Usable cores minus the busy cores (:func:`busy_cores`, else the one-minute load average; a core counts
+    from ``BUSY_FRACTION`` of one), at least 1."""
     usable = usable_cores()
     busy = busy_cores()
     if busy is None:
@@ -95,7 +101,7 @@ def free_cores() -> int:
             busy = os.getloadavg()[0]
         except OSError:
             busy = 0.0
-    return max(1, usable - int(busy + 0.5))
+    return max(1, usable - int(busy + 1.0 - BUSY_FRACTION))
 
 
 def configure_process(environ: dict[str, str] | None = None) -> dict[str, str]:
