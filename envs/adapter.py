@@ -9,6 +9,8 @@ in the goal configuration, and reports ``success`` and ``distance``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 import gymnasium as gym
@@ -64,7 +66,18 @@ def make_inner(env_id: str, **kwargs) -> gym.Env:
     An id gymnasium does not know is a one-line ``ValueError`` saying how to register it.
     """
     try:
-        return gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
+        inner = gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
     except gym.error.Error as err:
         raise ValueError(f"env id {env_id!r}: {err} (an id of your own: import the module that registers it "
                          f"with --import MODULE or env.imports)") from None
+    _remove_maze_xml(inner)
+    return inner
+
+
+def _remove_maze_xml(inner: gym.Env) -> None:
+    """Delete the MJCF file a gymnasium-robotics maze writes into the temp directory for every env it makes
+    (``tmp_xml_file_path``; it never removes it). The model is loaded from it once, in the constructor."""
+    path = getattr(inner, "tmp_xml_file_path", None)
+    if isinstance(path, str) and os.path.basename(path).endswith(".xml"):
+        with contextlib.suppress(OSError):
+            os.remove(path)

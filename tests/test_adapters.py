@@ -127,3 +127,16 @@ def test_oracle_solves_adapted_benchmarks(env_id, repeat, plan):
     agent = build_agent("oracle", plan, env.action_space, None, frameskip=repeat)
     result = evaluate(agent, env_id, episodes=6, seed=1000, progress=False)
     assert result.success_rate >= 0.8
+
+
+def test_a_maze_leaves_no_model_file_in_the_temp_directory(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # gymnasium-robotics writes its MJCF there
+    env = PointMazeGoalEnv()
+    try:
+        env.reset(seed=0)
+        env.step(np.zeros(2))  # the model was loaded before the file went
+    finally:
+        env.close()
+    assert list(tmp_path.glob("*.xml")) == []
