@@ -151,7 +151,7 @@ def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bo
     if not ctx.is_main:
         return None
     metrics = {**result.metrics, "wall_s": time.perf_counter() - start if staged else result.wall_s,
-               "threads": torch.get_num_threads()}  # the joint steps' CPU threads (the phase restores them)
+               "threads": torch.get_num_threads()}  # the training's CPU threads (its predictor phase runs on one)
     (ckpt / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 

@@ -54,7 +54,7 @@ SAMPLE_S = 0.2  # 20 scheduler ticks per core at 100 Hz
 BUSY_FRACTION = 0.75
 """How much of a core the sample must see used for it to count as busy. A process that keeps a core busy
 shows as about 1.0; shells and interpreters starting around the sample (a script that launches ``wm``
-right after another command) added up to about 0.3 here, and with rounding at 0.5 such noise once cost a
+right after another command) added up to about 0.3 here, and with rounding at 0.5 such noise twice cost a
 training run on an idle machine one of its two threads."""
 
 
