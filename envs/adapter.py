@@ -78,6 +78,7 @@ def _remove_maze_xml(inner: gym.Env) -> None:
     """Delete the MJCF file a gymnasium-robotics maze writes into the temp directory for every env it makes
     (``tmp_xml_file_path``; it never removes it). The model is loaded from it once, in the constructor."""
     path = getattr(inner, "tmp_xml_file_path", None)
-    if isinstance(path, str) and os.path.basename(path).endswith(".xml"):
+    ours = type(inner).__module__.startswith("gymnasium_robotics.")  # never a file of a user's own env
+    if ours and isinstance(path, str) and os.path.basename(path).endswith(".xml"):
         with contextlib.suppress(OSError):
             os.remove(path)
