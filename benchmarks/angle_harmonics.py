@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import wm
-from benchmarks.state_probe import sample_frames
+from benchmarks.state_probe import run_latents
 from benchmarks.timing import write_artifact
 from benchmarks.velocity_probe import mlp_r2
 from wm.provenance import code_at_start
@@ -39,11 +38,7 @@ def harmonic_targets(states: np.ndarray, sin_col: int, cos_col: int, harmonics: 
 
 def probe(run: Path, samples: int, columns: tuple[int, int], harmonics: int) -> dict:
     """Held-out R^2 of ``sin k theta`` and ``cos k theta`` per ``k`` for ``run``'s latent."""
-    cfg = wm.load_run_config(run)
-    model = wm.load_model(run)
-    frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
-    with torch.no_grad():
-        z = torch.cat([model.encode(frames[i:i + 500]) for i in range(0, len(frames), 500)]).numpy()
+    cfg, z, states = run_latents(run, samples)
     r2 = mlp_r2(z, harmonic_targets(states, *columns, harmonics))
     return {"run": str(run), "image_size": cfg.env.image_size, "train_steps": cfg.train.steps,
             "r2": {str(k): {"sin": r2[2 * k - 2], "cos": r2[2 * k - 1]} for k in range(1, harmonics + 1)}}

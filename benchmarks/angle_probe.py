@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import wm
-from benchmarks.state_probe import _Scaled, fit_predict, sample_frames
+from benchmarks.state_probe import _Scaled, fit_predict, run_latents, sample_frames
 from benchmarks.timing import write_artifact
 from wm.provenance import code_at_start
 
@@ -43,11 +43,8 @@ def angle_errors(pred: np.ndarray, true: np.ndarray, pairs: list[tuple[int, int]
 def latent_probe(run: Path, samples: int, pairs: list[tuple[int, int]], tol: float, steps: int,
                  train: float = 0.75) -> dict:
     """Angle errors of an MLP probe from ``run``'s latent ``(N, D)``, with the run's image size."""
-    cfg = wm.load_run_config(run)
-    model = wm.load_model(run)
-    frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
-    with torch.no_grad():
-        z = torch.cat([model.encode(frames[i:i + 500]) for i in range(0, len(frames), 500)])
+    cfg, z, states = run_latents(run, samples)
+    z = torch.as_tensor(z)
     n = int(len(z) * train)
     z = (z - z[:n].mean(0)) / (z[:n].std(0) + 1e-6)
     net = torch.nn.Sequential(torch.nn.Linear(z.shape[1], 256), torch.nn.GELU(), torch.nn.Linear(256, 256),

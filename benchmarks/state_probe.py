@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -33,6 +34,7 @@ from benchmarks.velocity_probe import mlp_r2
 from wm.provenance import code_at_start
 from worldmodel.config import ModelConfig
 from worldmodel.encoders import build_encoder
+from worldmodel.predictor_phase import encode_frames
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -107,13 +109,17 @@ def encoder_r2(cfg: ModelConfig, frames: np.ndarray, y: np.ndarray, train: float
     return supervised_r2(net, frames, y, train, steps, seed)
 
 
+def run_latents(run: Path, samples: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``run``'s config, the latents ``(N, D)`` of ``samples`` random frames of its dataset and their states
+    ``(N, S)``."""
+    cfg = wm.load_run_config(run)
+    frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
+    return cfg, encode_frames(wm.load_model(run), frames, torch.device("cpu"), chunk=500), states
+
+
 def probe(run: Path, samples: int) -> dict:
     """Per-state-dimension R^2 of the MLP probe from ``run``'s latent ``(S,)``, with the run's config facts."""
-    cfg = wm.load_run_config(run)
-    model = wm.load_model(run)
-    frames, states = sample_frames(Path(cfg.data.path or run / "data" / "dataset.h5"), samples)
-    with torch.no_grad():
-        z = torch.cat([model.encode(frames[i:i + 500]) for i in range(0, len(frames), 500)]).numpy()
+    cfg, z, states = run_latents(run, samples)
     m = cfg.model
     return {"run": str(run), "regularizer": m.regularizer, "channels": m.channels, "keypoints": m.keypoints,
             "smooth_coeff": m.smooth_coeff, "train_steps": cfg.train.steps, "latent_mlp_r2": mlp_r2(z, states)}

@@ -12,11 +12,12 @@ Two settings, both measured in ``benchmarks/train_alloc.py``:
   the cores busy over a short sample of ``/proc/stat`` (a core counts from three quarters busy; at least
   one thread). The one-minute load average, the fallback where ``/proc/stat`` cannot be read, lags:
   it still counts a job that ended a minute ago and misses one that just started. OpenMP workers that
-  spin while waiting thrash a shared machine (two such processes on two cores run several times slower), so where
-  some cores are busy (or the thread count was set by hand) ``OMP_WAIT_POLICY=PASSIVE`` makes them
-  sleep. On an idle machine the OpenMP default (a short spin, then sleep) is kept: passive waiting
-  there cost small-model training 40 % of its speed. Both must be in the environment before the
-  OpenMP runtime loads, i.e. before ``import torch``; an explicit ``train.threads`` still wins.
+  spin while waiting thrash a shared machine (two such processes on two cores run several times
+  slower), so where some cores are busy (or the thread count was set by hand)
+  ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep. On an idle machine the OpenMP default (a short spin,
+  then sleep) is kept: passive waiting there cost small-model training 40 % of its speed. Both must be
+  in the environment before the OpenMP runtime loads, i.e. before ``import torch``; an explicit
+  ``train.threads`` still wins.
 
 Each can be switched off: ``WM_ALLOCATOR=system`` keeps glibc's defaults; an ``OMP_WAIT_POLICY``
 or ``OMP_NUM_THREADS`` already in the environment is left as it is.

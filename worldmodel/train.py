@@ -180,9 +180,11 @@ class Trainer:
     def diagnostics(self) -> dict[str, float]:
         """Std, effective rank, probe R^2 (train -> held-out) and error by horizon; warns on collapse."""
         n = 1024 if len(self.model.obs_shape) == 3 else 2048
-        windows = self._frozen_windows or encode_windows(self.model, self.sampler, self.holdout, n)
-        if self.step_count > self.cfg.steps:  # the predictor phase: the encoder is frozen, encode once
-            self._frozen_windows = windows
+        windows = self._frozen_windows
+        if windows is None:
+            windows = encode_windows(self.model, self.sampler, self.holdout, n)
+            if self.step_count > self.cfg.steps:  # the predictor phase: the encoder is frozen, encode once
+                self._frozen_windows = windows
         metrics, std = latent_diagnostics(self.model, windows, self.cfg.pred_mode)
         self.logger.histogram("collapse/std_per_dim", std, self.step_count)
         warning = collapse_warning(std, metrics["collapse/eff_rank"], self.model.cfg.latent_dim)
