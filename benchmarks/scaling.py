@@ -7,7 +7,9 @@ recommended on a shared machine):
   rollout) vs samples at horizon 5 and vs horizon at 300 samples, each with a least-squares
   line and its R^2 (the work is linear in both, so the fit should be near 1);
 * training samples/s (windows of ``pred_steps + 1`` frames per sample) vs batch size, for the
-  state and the pixel model, on synthetic episodes (throughput does not depend on the data);
+  state and the pixel model, on synthetic episodes (throughput does not depend on the data), with
+  the allocator setting ``wm`` applies at start (``wm/runtime.py``; ``--system-allocator`` for glibc's
+  default, which ``python -m benchmarks.train_alloc`` compares side by side);
 * resident memory (``/proc/self/statm``) at every episode of a 1,000-episode evaluation of a
   small-budget latent MPC agent on TwoRoom (state, 50-step episodes): the mean RSS of the first
   and last 100 episodes, and the peak.
@@ -37,6 +39,7 @@ from benchmarks.timing import interleaved_medians, linear_fit, machine_info, wri
 from envs.dataset import Episodes
 from envs.registration import make_env
 from wm.config import load_config
+from wm.runtime import keep_freed_memory
 from worldmodel.config import TrainConfig
 from worldmodel.model import WorldModel
 from worldmodel.train import Trainer
@@ -190,14 +193,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="small sweeps, 100 episodes, no plots (< 1 minute)")
     ap.add_argument("--out-dir", type=Path, default=RESULTS)
+    ap.add_argument("--system-allocator", action="store_true", help="glibc's default instead of wm's setting")
     args = ap.parse_args(argv)
+    allocator = "system" if args.system_allocator or not keep_freed_memory() else "retain"
     torch.set_num_threads(args.threads)
     q = args.quick
     samples = [50, 100, 200] if q else [50, 100, 200, 400, 800, 1600]
     horizons = [2, 5, 10] if q else [2, 5, 10, 20, 40]
     batches = [16, 64] if q else [16, 32, 64, 128, 256]
     res = {"threads": args.threads, "quick": q, "machine": machine_info(),
-           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "allocator": allocator}
     res["plan"] = plan_scaling(samples, horizons, iterations=5 if q else 30, repeats=2 if q else 7)
     res["train"] = {kind: {"config": cfg, "steps": steps, "batch_sizes": batches,
                            "samples_per_s": [train_rate(cfg, b, steps, args.threads) for b in batches]}

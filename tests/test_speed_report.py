@@ -50,6 +50,15 @@ def test_speed_markdown_renders_both_files(tmp_path):
     assert "![scaling_plan.png](benchmarks/results/scaling_plan.png)" in md
 
 
+def test_scaling_markdown_names_the_allocator_it_measured(tmp_path):
+    res = fake_scaling()
+    (tmp_path / "scaling.json").write_text(json.dumps(res))
+    assert "allocator" not in speed_markdown(tmp_path)  # files from before the field say nothing
+    for allocator, words in (("retain", "allocator: `wm`'s"), ("system", "allocator: glibc's default")):
+        (tmp_path / "scaling.json").write_text(json.dumps({**res, "allocator": allocator}))
+        assert f"1 thread(s); {words}" in speed_markdown(tmp_path)
+
+
 def test_plan_speed_markdown_shows_the_layer_chain_floor_when_timed(tmp_path):
     res = fake_plan_speed()
     run = res["runs"][0]

@@ -101,7 +101,9 @@ def _fit(f: dict, unit: str) -> str:
 def scaling_markdown(res: dict, link_dir: str) -> str:
     """The scaling section: linear fits, training throughput table, memory, plots."""
     p, m = res["plan"], res["memory"]
-    lines = ["## Scaling", "", f"{res['threads']} thread(s); {_machine(res['machine'])}.", "",
+    alloc = {"retain": "; allocator: `wm`'s (freed memory kept for reuse)",
+             "system": "; allocator: glibc's default"}.get(res.get("allocator", ""), "")
+    lines = ["## Scaling", "", f"{res['threads']} thread(s){alloc}; {_machine(res['machine'])}.", "",
              f"- CEM plan time ({p['iterations']} iterations) vs samples {p['samples']}: "
              f"{_fit(p['fit_samples'], 'sample')}",
              f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'], 'step')}",
