@@ -59,6 +59,28 @@ def test_scaling_markdown_names_the_allocator_it_measured(tmp_path):
         assert f"1 thread(s); {words}" in speed_markdown(tmp_path)
 
 
+def test_swm_markdown_lists_every_planner_and_the_ratio_to_theirs(tmp_path):
+    variant = {"successes": 30, "episodes": 30, "iterations_mean": 30.0, "plan_cpu_s": 22.8, "cpu_s_per_solved": 0.76}
+    res = {"machine": MACHINE, "threads": 1, "precision": "fp32", "episodes": 30, "swm": {"version": "0.1.1"},
+           "budget": {"samples": 300, "iterations": 30, "elites": 30, "horizon": 5},
+           "variants": {"ours cem": variant, "ours cem stop_tol=0.05": {**variant, "cpu_s_per_solved": 0.245},
+                        "swm CEMSolver": {**variant, "successes": 29, "cpu_s_per_solved": None}},
+           "theirs_over_ours": {"ours cem": 1.214, "ours cem stop_tol=0.05": 3.77}}
+    (tmp_path / "swm_compare.json").write_text(json.dumps(res))
+    md = speed_markdown(tmp_path)
+    assert "## Planning CPU per solved episode (against stable-worldmodel)" in md
+    assert "| ours cem stop_tol=0.05 | 30 / 30 | 30.0 | 22.8 | 0.245 | 3.77 |" in md
+    assert "| swm CEMSolver | 29 / 30 | 30.0 | 22.8 | - | - |" in md
+    assert "`python -m benchmarks.swm_compare --episodes 30 --tols 0.05`" in md
+
+
+def test_scaling_fit_prints_a_negative_intercept_as_a_difference(tmp_path):
+    res = fake_scaling()
+    res["plan"]["fit_horizon"] = {"slope": 30.0, "intercept": -3.91, "r2": 1.0}
+    (tmp_path / "scaling.json").write_text(json.dumps(res))
+    assert "30 ms per step - 3.91 ms" in speed_markdown(tmp_path)
+
+
 def test_plan_speed_markdown_shows_the_layer_chain_floor_when_timed(tmp_path):
     res = fake_plan_speed()
     run = res["runs"][0]

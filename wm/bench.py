@@ -42,6 +42,7 @@ from wm import pipeline
 from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
 from wm.provenance import code_record, versions
+from wm.reeval_report import reeval_markdown
 from wm.speed_report import speed_markdown
 from worldmodel.checkpoint import atomic_write
 
@@ -304,6 +305,7 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
     if quick:
         (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
         return summary_table(records)
-    Path("BENCHMARKS.md").write_text(benchmarks_md(records) + "\n" + speed_markdown(results_dir))
+    extra = [speed_markdown(results_dir), reeval_markdown(results_dir)]
+    Path("BENCHMARKS.md").write_text("\n".join([benchmarks_md(records), *(x for x in extra if x)]))
     update_readme(Path("README.md"), records)
     return summary_table(records)

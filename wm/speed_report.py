@@ -1,7 +1,7 @@
-"""Markdown of the speed benchmarks (``plan_speed*.json``, ``scaling.json``) for BENCHMARKS.md.
+"""Markdown of the speed benchmarks (``plan_speed*.json``, ``scaling.json``, ``swm_compare.json``) for BENCHMARKS.md.
 
-Every number comes from the results files written by ``python -m benchmarks.plan_speed`` and
-``python -m benchmarks.scaling``; nothing is typed by hand.
+Every number comes from the results files written by ``python -m benchmarks.plan_speed``,
+``python -m benchmarks.scaling`` and ``python -m benchmarks.swm_compare``; nothing is typed by hand.
 """
 
 from __future__ import annotations
@@ -95,12 +95,15 @@ def _plan_speed_row(run: dict, floors: bool, split: bool = False) -> str:
 
 
 def _fit(f: dict, unit: str) -> str:
-    return f"{f['slope']:.3g} ms per {unit} + {f['intercept']:.3g} ms, R^2 = {f['r2']:.3f}"
+    sign = "-" if f["intercept"] < 0 else "+"
+    return f"{f['slope']:.3g} ms per {unit} {sign} {abs(f['intercept']):.3g} ms, R^2 = {f['r2']:.3f}"
 
 
 def scaling_markdown(res: dict, link_dir: str) -> str:
     """The scaling section: linear fits, training throughput table, memory, plots."""
     p, m = res["plan"], res["memory"]
+    kept = (" (after the training measurements in the same process, whose freed memory the allocator setting "
+            "keeps)") if res.get("allocator") == "retain" else ""
     alloc = {"retain": "; allocator: `wm`'s (freed memory kept for reuse)",
              "system": "; allocator: glibc's default"}.get(res.get("allocator", ""), "")
     lines = ["## Scaling", "", f"{res['threads']} thread(s){alloc}; {_machine(res['machine'])}.", "",
@@ -109,7 +112,7 @@ def scaling_markdown(res: dict, link_dir: str) -> str:
              f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'], 'step')}",
              f"- memory over {m['episodes']} evaluation episodes: mean RSS of the first {m['window']} "
              f"{m['first_mean_mb']:.1f} MiB, of the last {m['window']} {m['last_mean_mb']:.1f} MiB, "
-             f"peak {m['peak_mb']:.1f} MiB", "",
+             f"peak {m['peak_mb']:.1f} MiB{kept}", "",
              "| training samples/s | " + " | ".join(f"batch {b}" for b in next(iter(res["train"].values()))
                                                     ["batch_sizes"]) + " |",
              "|---|" + "---|" * len(next(iter(res["train"].values()))["batch_sizes"])]
@@ -119,6 +122,34 @@ def scaling_markdown(res: dict, link_dir: str) -> str:
     lines += [f"![{name}]({link_dir}/{name})" for name in res.get("plots", [])]
     lines += ["", "Command: `python -m benchmarks.scaling`", ""]
     return "\n".join(lines)
+
+
+def _swm_command(res: dict) -> str:
+    """The command that wrote ``res``: its episode count and our CEM's ``stop_tol`` variants."""
+    tols = [name.split("=", 1)[1] for name in res["variants"] if name.startswith("ours cem stop_tol=")]
+    return (f"python -m benchmarks.swm_compare --episodes {res['episodes']}"
+            + (f" --tols {' '.join(tols)}" if tols else ""))
+
+
+def swm_markdown(res: dict) -> str:
+    """Planning CPU per solved episode, our planners against stable-worldmodel's on the same model and cost."""
+    b, ratio = res["budget"], res.get("theirs_over_ours", {})
+    lines = ["## Planning CPU per solved episode (against stable-worldmodel)", "",
+             f"The same model (TwoRoom state), latent cost and receding-horizon loop; only the planner differs: "
+             f"{b['samples']} samples x {b['iterations']} iterations, {b['elites']} elites, horizon {b['horizon']}, "
+             f"{res['precision']}, {res['episodes']} episodes interleaved across planners, {res['threads']} "
+             f"thread(s); stable-worldmodel {res['swm']['version']}'s `CEMSolver` and `MPPISolver` loaded from "
+             f"its wheel; {_machine(res['machine'])}. `stop_tol` ends a plan once the sampling mean has "
+             "converged (`plan.stop_tol`). `theirs / ours`: their CPU seconds per solved episode over ours, "
+             "same method. Goal: at least 2x less than their CEM at equal or better success.", "",
+             "| planner | successes | iterations per plan | plan CPU s | CPU s per solved | theirs / ours |",
+             "|---|---|---|---|---|---|"]
+    for name, v in res["variants"].items():
+        per = v["cpu_s_per_solved"]
+        lines.append(f"| {name} | {v['successes']} / {v['episodes']} | {v['iterations_mean']:.1f} | "
+                     f"{v['plan_cpu_s']:.1f} | {'-' if per is None else f'{per:.3f}'} | "
+                     f"{f'{ratio[name]:.2f}' if name in ratio else '-'} |")
+    return "\n".join([*lines, "", f"Command: `{_swm_command(res)}`", ""])
 
 
 def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> str:
@@ -137,4 +168,7 @@ def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> s
     scaling = _load(results_dir / "scaling.json")
     if scaling is not None:
         parts.append(scaling_markdown(scaling, link_dir))
+    swm = _load(results_dir / "swm_compare.json")
+    if swm is not None:
+        parts.append(swm_markdown(swm))
     return "\n".join(parts)

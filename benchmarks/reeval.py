@@ -1,0 +1,125 @@
+"""Do the shipped rows' latent evaluations reproduce at this commit?
+
+A row of ``benchmarks/results/*.json`` was produced at the commit it records; the library has moved on
+since. Where the row's run directory is still on this machine, this script re-runs ``wm eval`` of its
+latent agent (``mpc``) from the row's own checkpoint and config, under each protocol the row reports, and
+compares every episode (reset seed, success, final distance, steps) with the evaluation the row was made
+from (``RUN/eval/**/results.json``, whose success rate must equal the row's). Identical episodes show that
+the evaluation path (env, encoder, planner, success rule) gives the same answers at this commit; they say
+nothing about training, which only a retraining reproduces.
+
+``--set KEY=VALUE`` changes the re-run (e.g. ``plan.precision=bf16``): the comparison then measures what
+that change does to the same models' success.
+
+Usage: ``python -m benchmarks.reeval [NAME ...] [--set plan.precision=bf16] [--out FILE]``
+(default: every row whose run directory exists; ``benchmarks/results/reeval.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.timing import machine_info, write_artifact
+from wm.cli import main as wm_main
+from wm.provenance import git_dirty
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EPISODE_KEYS = ("seed", "success", "final_distance", "steps")
+PROTOCOL_KEYS = {"task": "agents", "offset": "offset"}
+
+
+def shipped_evals(row: dict[str, Any]) -> dict[str, Path]:
+    """``{protocol: RUN/eval/.../results.json}`` of the row's ``mpc`` evaluations found on this machine."""
+    found: dict[str, Path] = {}
+    for path in sorted((Path(row.get("run_dir", "")) / "eval").rglob("results.json")):
+        body = json.loads(path.read_text())
+        if body.get("agent") == "mpc" and body.get("protocol", "task") in PROTOCOL_KEYS:
+            found.setdefault(body.get("protocol", "task"), path)
+    return found
+
+
+def compare(shipped: list[dict], now: list[dict]) -> dict[str, Any]:
+    """Episode-by-episode comparison of two ``per_episode`` lists (matched by reset seed)."""
+    by_seed = {e["seed"]: e for e in now}
+    same = sum(1 for e in shipped if e["seed"] in by_seed
+               and all(e[k] == by_seed[e["seed"]][k] for k in EPISODE_KEYS))
+    return {"episodes": len(shipped), "identical": same,
+            "success_shipped": sum(bool(e["success"]) for e in shipped),
+            "success_now": sum(bool(e["success"]) for e in now)}
+
+
+def rerun(row: dict[str, Any], protocol: str, sets: list[str], out: Path) -> dict:
+    """``wm eval`` of the row's ``mpc`` under ``protocol`` into ``out``; its results body."""
+    run = Path(row["run_dir"])
+    args = ["eval", "--config", str(run / "config.yaml"), "--out", str(out), "--checkpoint", str(run / "checkpoints"),
+            "--quiet", "--set", "eval.agents=[mpc]", "--set", "eval.offset_agents=[mpc]",
+            "--set", f"eval.protocols=[{protocol}]"]
+    for s in sets:
+        args += ["--set", s]
+    if wm_main(args) != 0:
+        raise RuntimeError(f"{row['name']}: wm eval failed under the {protocol} protocol")
+    path = next(p for p in (out / "eval").rglob("results.json")
+                if json.loads(p.read_text()).get("protocol", "task") == protocol)
+    return json.loads(path.read_text())
+
+
+def check_row(row: dict[str, Any], sets: list[str]) -> list[dict[str, Any]]:
+    """One record per protocol of ``row``: its commit, the comparison, or why it was skipped."""
+    base = {"name": row["name"], "row_commit": row.get("git_commit", "")[:10]}
+    evals = shipped_evals(row)
+    if not (Path(row.get("run_dir", "")) / "checkpoints").is_dir() or not evals:
+        return [{**base, "status": f"skipped: no run directory with evaluations at {row.get('run_dir')!r}"}]
+    records = []
+    for protocol, path in evals.items():
+        shipped = json.loads(path.read_text())
+        reported = row.get(PROTOCOL_KEYS[protocol], {}).get("mpc", {}).get("success_rate")
+        if reported is not None and abs(reported - shipped["success_rate"]) > 1e-9:
+            records.append({**base, "protocol": protocol, "status": f"skipped: {path} is not the row's evaluation"})
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            now = rerun(row, protocol, sets, Path(tmp))
+        cmp = compare(shipped["per_episode"], now["per_episode"])
+        status = "identical" if cmp["identical"] == cmp["episodes"] else "differs"
+        records.append({**base, "protocol": protocol, **cmp, "status": status,
+                        "plan_ms_median_shipped": shipped.get("plan_ms_median"),
+                        "plan_ms_median_now": now.get("plan_ms_median")})
+    return records
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="rows (results file names); default: all")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override for the re-run (repeatable)")
+    ap.add_argument("--results-dir", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=RESULTS / "reeval.json")
+    args = ap.parse_args(argv)
+    names = args.names or sorted(p.stem for p in args.results_dir.glob("*.json") if _is_row(p))
+    records = []
+    for name in names:
+        row = json.loads((args.results_dir / f"{name}.json").read_text())
+        new = check_row(row, args.sets)
+        records += new
+        for r in new:
+            print(f"{name:28s} {r.get('protocol', '-'):7s} {r['status']:9s} "
+                  f"{r.get('identical', '-')}/{r.get('episodes', '-')} identical, "
+                  f"success {r.get('success_shipped', '-')} -> {r.get('success_now', '-')}")
+    machine = {**machine_info(), "git_dirty": git_dirty()}
+    write_artifact({"machine": machine, "overrides": args.sets, "rows": records}, args.out)
+    print(f"wrote {args.out}")
+
+
+def _is_row(path: Path) -> bool:
+    """Whether a results file is a bench row (it names its run directory)."""
+    try:
+        return "run_dir" in json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Markdown of ``python -m benchmarks.reeval``'s files for BENCHMARKS.md.
+
+``reeval.json``: the rows' latent evaluations re-run at a later commit, episode by episode against the
+row's own; ``reeval_bf16.json`` (the same re-run with ``plan.precision=bf16``) beside it: what planning
+in bfloat16 does to those models' success and plan time.  Nothing is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FP32, BF16 = "reeval.json", "reeval_bf16.json"
+
+
+def _load(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _compared(res: dict) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(row, protocol): record}`` of the records that ran (skipped ones have no protocol or episodes)."""
+    return {(r["name"], r["protocol"]): r for r in res["rows"] if "episodes" in r}
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def reproduction_markdown(res: dict) -> list[str]:
+    """The re-run table: each row's protocol, its commit, identical episodes, success before and now."""
+    m = res["machine"]
+    lines = ["## Evaluations re-run at a later commit", "",
+             f"The latent agent of each row whose run directory was on the machine, re-run from the row's "
+             f"checkpoint and config at commit `{str(m.get('git_commit', '?'))[:10]}` ({m.get('cpu', '?')}, "
+             f"{m.get('date', '?')}) and compared episode by episode (reset seed, success, final distance, "
+             "steps) with the evaluation the row was made from. Identical episodes show that the evaluation "
+             "path gives the same answers at that commit; training is reproduced only by rerunning the row.",
+             "", "| row | protocol | row commit | identical episodes | mpc successes (row, re-run) |",
+             "|---|---|---|---|---|"]
+    for r in _compared(res).values():
+        lines.append(f"| {r['name']} | {r['protocol']} | `{r['row_commit']}` | {r['identical']} / {r['episodes']} | "
+                     f"{r['success_shipped']}, {r['success_now']} |")
+    skipped = sorted({r["name"] for r in res["rows"] if "episodes" not in r})
+    if skipped:
+        lines += ["", "Not on the machine (skipped): " + ", ".join(skipped) + "."]
+    return [*lines, "", "Command: `python -m benchmarks.reeval`", ""]
+
+
+def bf16_markdown(fp32: dict, bf16: dict) -> list[str]:
+    """The same models planned in float32 and bfloat16 (both re-runs): successes and median plan time."""
+    a, b = _compared(fp32), _compared(bf16)
+    lines = ["## Planning in bfloat16 on the rows' models", "",
+             "The re-runs above with `plan.precision: bf16` (`--set plan.precision=bf16`), on the same machine "
+             f"at commit `{str(bf16['machine'].get('git_commit', '?'))[:10]}`, side by side with the float32 "
+             "re-run on one thread each: the models' successes and median plan time in each precision.", "",
+             "| row | protocol | successes fp32 | successes bf16 | plan ms fp32 | plan ms bf16 |",
+             "|---|---|---|---|---|---|"]
+    for key in sorted(a.keys() & b.keys()):
+        x, y = a[key], b[key]
+        lines.append(f"| {key[0]} | {key[1]} | {x['success_now']} / {x['episodes']} | {y['success_now']} / "
+                     f"{y['episodes']} | {_ms(x.get('plan_ms_median_now'))} | {_ms(y.get('plan_ms_median_now'))} |")
+    command = f"python -m benchmarks.reeval --set plan.precision=bf16 --out benchmarks/results/{BF16}"
+    return [*lines, "", f"Command: `{command}`", ""]
+
+
+def reeval_markdown(results_dir: Path) -> str:
+    """Both sections from ``results_dir`` ("" without ``reeval.json``; the bf16 one needs both files)."""
+    fp32 = _load(Path(results_dir) / FP32)
+    if fp32 is None:
+        return ""
+    lines = reproduction_markdown(fp32)
+    bf16 = _load(Path(results_dir) / BF16)
+    if bf16 is not None:
+        lines += bf16_markdown(fp32, bf16)
+    return "\n".join(lines)
