@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks.timing import machine_info, write_artifact
 from wm.cli import main as wm_main
-from wm.provenance import git_dirty
+from wm.provenance import code_at_start
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EPISODE_KEYS = ("seed", "success", "final_distance", "steps")
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--results-dir", type=Path, default=RESULTS)
     ap.add_argument("--out", type=Path, default=RESULTS / "reeval.json")
     args = ap.parse_args(argv)
+    commit, dirty = code_at_start()  # the code this process runs, whatever the checkout becomes meanwhile
     names = args.names or sorted(p.stem for p in args.results_dir.glob("*.json") if _is_row(p))
     records = []
     for name in names:
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:28s} {r.get('protocol', '-'):7s} {r['status']:9s} "
                   f"{r.get('identical', '-')}/{r.get('episodes', '-')} identical, "
                   f"success {r.get('success_shipped', '-')} -> {r.get('success_now', '-')}")
-    machine = {**machine_info(), "git_dirty": git_dirty()}
+    machine = {**machine_info(), "git_commit": commit, "git_dirty": dirty}
     write_artifact({"machine": machine, "overrides": args.sets, "rows": records}, args.out)
     print(f"wrote {args.out}")
 
