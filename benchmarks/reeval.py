@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from benchmarks.timing import machine_info, write_artifact
 from wm.cli import main as wm_main
 from wm.provenance import code_at_start
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{r.get('identical', '-')}/{r.get('episodes', '-')} identical, "
                   f"success {r.get('success_shipped', '-')} -> {r.get('success_now', '-')}")
     machine = {**machine_info(), "git_commit": commit, "git_dirty": dirty}
-    write_artifact({"machine": machine, "overrides": args.sets, "rows": records}, args.out)
+    write_artifact({"machine": machine, "threads": torch.get_num_threads(), "overrides": args.sets,
+                    "rows": records}, args.out)
     print(f"wrote {args.out}")
 
 

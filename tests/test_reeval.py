@@ -79,7 +79,7 @@ def test_cli_writes_the_artifact_with_the_overrides(tiny_row, tmp_path):
     main(["--results-dir", str(results), "--out", str(out), "--set", "plan.iterations=1"])
     body = json.loads(out.read_text())
     assert body["overrides"] == ["plan.iterations=1"] and {r["name"] for r in body["rows"]} == {"tiny"}
-    assert body["machine"]["git_commit"]
+    assert body["machine"]["git_commit"] and body["threads"] >= 1
 
 
 def test_report_renders_the_rerun_and_the_bf16_comparison(tmp_path):
@@ -94,4 +94,9 @@ def test_report_renders_the_rerun_and_the_bf16_comparison(tmp_path):
     assert "bfloat16" not in md  # needs both files
     bf16 = {**rec, "success_now": 23, "plan_ms_median_now": 17.6}
     (tmp_path / "reeval_bf16.json").write_text(json.dumps({"machine": machine, "rows": [bf16]}))
-    assert "| tiny | task | 20 / 50 | 23 / 50 | 22.3 | 17.6 |" in reeval_markdown(tmp_path)
+    md = reeval_markdown(tmp_path)
+    assert "| tiny | task | 20 / 50 | 23 / 50 | 22.3 | 17.6 |" in md and "thread(s)" not in md  # not recorded
+    for name in ("reeval.json", "reeval_bf16.json"):
+        body = json.loads((tmp_path / name).read_text())
+        (tmp_path / name).write_text(json.dumps({**body, "threads": 1}))
+    assert "each alone on 1 thread(s)" in reeval_markdown(tmp_path)

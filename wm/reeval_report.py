@@ -55,10 +55,12 @@ def reproduction_markdown(res: dict) -> list[str]:
 def bf16_markdown(fp32: dict, bf16: dict) -> list[str]:
     """The same models planned in float32 and bfloat16 (both re-runs): successes and median plan time."""
     a, b = _compared(fp32), _compared(bf16)
+    threads = {res.get("threads") for res in (fp32, bf16)}
+    on = f", each alone on {threads.pop()} thread(s)" if len(threads) == 1 and None not in threads else ""
     lines = ["## Planning in bfloat16 on the rows' models", "",
-             "The re-runs above with `plan.precision: bf16` (`--set plan.precision=bf16`), on the same machine "
-             f"at commit `{str(bf16['machine'].get('git_commit', '?'))[:10]}`, side by side with the float32 "
-             "re-run on one thread each: the models' successes and median plan time in each precision.", "",
+             "The re-run above again with `plan.precision: bf16` (`--set plan.precision=bf16`), on "
+             f"{bf16['machine'].get('cpu', '?')} at commit `{str(bf16['machine'].get('git_commit', '?'))[:10]}`"
+             f"{on}: the models' successes and median plan time in each precision.", "",
              "| row | protocol | successes fp32 | successes bf16 | plan ms fp32 | plan ms bf16 |",
              "|---|---|---|---|---|---|"]
     for key in sorted(a.keys() & b.keys()):
