@@ -7,20 +7,12 @@ in bfloat16 does to those models' success and plan time.  Nothing is typed by ha
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from wm.speed_report import load_json
+
 FP32, BF16 = "reeval.json", "reeval_bf16.json"
-
-
-def _load(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
 def _compared(res: dict) -> dict[tuple[str, str], dict[str, Any]]:
@@ -73,11 +65,11 @@ def bf16_markdown(fp32: dict, bf16: dict) -> list[str]:
 
 def reeval_markdown(results_dir: Path) -> str:
     """Both sections from ``results_dir`` ("" without ``reeval.json``; the bf16 one needs both files)."""
-    fp32 = _load(Path(results_dir) / FP32)
+    fp32 = load_json(Path(results_dir) / FP32)
     if fp32 is None:
         return ""
     lines = reproduction_markdown(fp32)
-    bf16 = _load(Path(results_dir) / BF16)
+    bf16 = load_json(Path(results_dir) / BF16)
     if bf16 is not None:
         lines += bf16_markdown(fp32, bf16)
     return "\n".join(lines)

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 
-def _load(path: Path) -> dict | None:
+def load_json(path: Path) -> dict | None:
+    """A results file's body; None when it is absent, a ValueError naming it when it is not JSON."""
     if not path.is_file():
         return None
     try:
@@ -153,7 +154,8 @@ def swm_markdown(res: dict) -> str:
 
 
 def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> str:
-    """Markdown of ``results_dir``'s plan-speed files and ``scaling.json`` ("" when all are absent).
+    """Markdown of ``results_dir``'s plan-speed files, ``scaling.json`` and ``swm_compare.json`` ("" when all
+    are absent).
 
     ``plan_speed.json`` (the default model) and ``plan_speed_small.json`` (the width-128 predictor
     of ``configs/tworoom_small_pixels.yaml``) are rendered, in that order.  ``link_dir`` is where
@@ -162,13 +164,13 @@ def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> s
     results_dir = Path(results_dir)
     parts = []
     for name in PLAN_SPEED_FILES:
-        plan = _load(results_dir / name)
+        plan = load_json(results_dir / name)
         if plan is not None:
             parts.append(plan_speed_markdown(plan, f"{link_dir}/{name}"))
-    scaling = _load(results_dir / "scaling.json")
+    scaling = load_json(results_dir / "scaling.json")
     if scaling is not None:
         parts.append(scaling_markdown(scaling, link_dir))
-    swm = _load(results_dir / "swm_compare.json")
+    swm = load_json(results_dir / "swm_compare.json")
     if swm is not None:
         parts.append(swm_markdown(swm))
     return "\n".join(parts)
