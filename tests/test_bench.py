@@ -200,13 +200,15 @@ def test_shipped_reports_are_regenerated_from_the_shipped_results():
     """``wm bench --report-only`` would rewrite BENCHMARKS.md and the README table byte-identically."""
     from wm.bench import load_results, pending_tasks, with_task_info
     from wm.bench_report import README_END, README_START, benchmarks_md, summary_table
+    from wm.reeval_report import reeval_markdown
     from wm.speed_report import speed_markdown
 
     results = REPO / "benchmarks" / "results"
     tasks = load_suite(REPO / "configs" / "bench")
     records = load_results(results)
     records = with_task_info(records, tasks) + pending_tasks(tasks, records)
-    expected = benchmarks_md(records) + "\n" + speed_markdown(results)
+    sections = [benchmarks_md(records), speed_markdown(results), reeval_markdown(results)]
+    expected = "\n".join(x for x in sections if x)
     assert (REPO / "BENCHMARKS.md").read_text() == expected
     readme = (REPO / "README.md").read_text()
     block = readme.split(README_START, 1)[1].split(README_END, 1)[0]
