@@ -34,13 +34,13 @@ EPISODE_KEYS = ("seed", "success", "final_distance", "steps")
 PROTOCOL_KEYS = {"task": "agents", "offset": "offset"}
 
 
-def shipped_evals(row: dict[str, Any]) -> dict[str, Path]:
-    """``{protocol: RUN/eval/.../results.json}`` of the row's ``mpc`` evaluations found on this machine."""
-    found: dict[str, Path] = {}
-    for path in sorted((Path(row.get("run_dir", "")) / "eval").rglob("results.json")):
+def mpc_results(eval_dir: Path) -> dict[str, dict]:
+    """``{protocol: results body}`` of the ``mpc`` evaluations under ``eval_dir`` (the first found per protocol)."""
+    found: dict[str, dict] = {}
+    for path in sorted(eval_dir.rglob("results.json")):
         body = json.loads(path.read_text())
         if body.get("agent") == "mpc" and body.get("protocol", "task") in PROTOCOL_KEYS:
-            found.setdefault(body.get("protocol", "task"), path)
+            found.setdefault(body.get("protocol", "task"), body)
     return found
 
 
@@ -64,23 +64,22 @@ def rerun(row: dict[str, Any], protocol: str, sets: list[str], out: Path) -> dic
         args += ["--set", s]
     if wm_main(args) != 0:
         raise RuntimeError(f"{row['name']}: wm eval failed under the {protocol} protocol")
-    path = next(p for p in (out / "eval").rglob("results.json")
-                if json.loads(p.read_text()).get("protocol", "task") == protocol)
-    return json.loads(path.read_text())
+    return mpc_results(out / "eval")[protocol]
 
 
 def check_row(row: dict[str, Any], sets: list[str]) -> list[dict[str, Any]]:
     """One record per protocol of ``row``: its commit, the comparison, or why it was skipped."""
     base = {"name": row["name"], "row_commit": row.get("git_commit", "")[:10]}
-    evals = shipped_evals(row)
-    if not (Path(row.get("run_dir", "")) / "checkpoints").is_dir() or not evals:
+    run = Path(row.get("run_dir", ""))
+    evals = mpc_results(run / "eval")
+    if not (run / "checkpoints").is_dir() or not evals:
         return [{**base, "status": f"skipped: no run directory with evaluations at {row.get('run_dir')!r}"}]
     records = []
-    for protocol, path in evals.items():
-        shipped = json.loads(path.read_text())
+    for protocol, shipped in evals.items():
         reported = row.get(PROTOCOL_KEYS[protocol], {}).get("mpc", {}).get("success_rate")
         if reported is not None and abs(reported - shipped["success_rate"]) > 1e-9:
-            records.append({**base, "protocol": protocol, "status": f"skipped: {path} is not the row's evaluation"})
+            why = f"skipped: {run / 'eval'} holds a {protocol} result that is not the row's evaluation"
+            records.append({**base, "protocol": protocol, "status": why})
             continue
         with tempfile.TemporaryDirectory() as tmp:
             now = rerun(row, protocol, sets, Path(tmp))

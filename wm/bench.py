@@ -277,6 +277,13 @@ def with_task_info(records: list[dict[str, Any]], tasks: list[BenchTask]) -> lis
     return [{**r, **info.get(r["name"], {})} for r in records]
 
 
+def benchmarks_page(records: list[dict[str, Any]], results_dir: Path) -> str:
+    """The whole BENCHMARKS.md: the rows' sections, then the speed and evaluation re-run sections of
+    ``results_dir``'s other results files (those present)."""
+    sections = [benchmarks_md(records), speed_markdown(results_dir), reeval_markdown(results_dir)]
+    return "\n".join(x for x in sections if x)
+
+
 def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: Path,
                 report_only: bool = False, progress: bool = True, extra_seeds: bool = False,
                 seeds: tuple[int, ...] | None = None) -> str:
@@ -305,7 +312,6 @@ def bench_suite(suite: Path, only: list[str], quick: bool, results: Path, runs: 
     if quick:
         (results_dir / "BENCHMARKS.md").write_text(benchmarks_md(records))
         return summary_table(records)
-    extra = [speed_markdown(results_dir), reeval_markdown(results_dir)]
-    Path("BENCHMARKS.md").write_text("\n".join([benchmarks_md(records), *(x for x in extra if x)]))
+    Path("BENCHMARKS.md").write_text(benchmarks_page(records, results_dir))
     update_readme(Path("README.md"), records)
     return summary_table(records)
