@@ -1,7 +1,8 @@
-"""Markdown of ``python -m benchmarks.reeval``'s files for BENCHMARKS.md.
+"""Markdown of ``python -m benchmarks.reeval``'s and ``python -m benchmarks.retrain``'s files for BENCHMARKS.md.
 
 ``reeval.json``: the rows' latent evaluations re-run at a later commit, episode by episode against the
-row's own; ``reeval_bf16.json`` (the same re-run with ``plan.precision=bf16``) beside it: what planning
+row's own; ``retrain.json``: the start of the rows' training re-run, scalar by scalar against the row's
+TensorBoard log; ``reeval_bf16.json`` (the evaluation re-run with ``plan.precision=bf16``): what planning
 in bfloat16 does to those models' success and plan time.  Nothing is typed by hand.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from wm.speed_report import load_json
 
-FP32, BF16 = "reeval.json", "reeval_bf16.json"
+FP32, BF16, RETRAIN = "reeval.json", "reeval_bf16.json", "retrain.json"
 
 
 def _compared(res: dict) -> dict[tuple[str, str], dict[str, Any]]:
@@ -63,12 +64,42 @@ def bf16_markdown(fp32: dict, bf16: dict) -> list[str]:
     return [*lines, "", f"Command: `{command}`", ""]
 
 
+def retrain_markdown(res: dict) -> list[str]:
+    """The training re-run table: each row's commit, threads, steps and identical scalars."""
+    m = res["machine"]
+    lines = ["## Training re-run at a later commit", "",
+             f"The first joint steps of each row whose run directory was on the machine, trained again from the "
+             f"row's config and dataset at commit `{str(m.get('git_commit', '?'))[:10]}` ({m.get('cpu', '?')}, "
+             f"{m.get('date', '?')}) on the row's thread count, with the row's whole learning-rate schedule, "
+             "and compared scalar by scalar (losses, regulariser terms, learning rate, diagnostics; not "
+             "throughput) with the row's TensorBoard log. Identical scalars show that the training path computes "
+             "the same run at that commit; the planner stage and predictor phase after the joint steps are not "
+             "re-run.", "", "| row | row commit | threads | steps | identical scalars | largest difference |",
+             "|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        if "scalars" not in r:
+            continue
+        threads = f"{r['threads']}"
+        if not r.get("threads_recorded", True):
+            threads += " (not recorded: matched)" if r["status"] == "identical" else " (not recorded: tried 2, 1)"
+        lines.append(f"| {r['name']} | `{r['row_commit']}` | {threads} | {r['steps']} | {r['identical']} / "
+                     f"{r['scalars']} | {r['max_abs_diff']:.3g} |")
+    skipped = sorted(r["name"] for r in res["rows"] if "scalars" not in r)
+    if skipped:
+        lines += ["", "Not on the machine (skipped): " + ", ".join(skipped) + "."]
+    return [*lines, "", "Command: `python -m benchmarks.retrain`", ""]
+
+
 def reeval_markdown(results_dir: Path) -> str:
-    """Both sections from ``results_dir`` ("" without ``reeval.json``; the bf16 one needs both files)."""
+    """The sections from ``results_dir`` ("" without ``reeval.json``; the bf16 one needs both files; the
+    training re-run needs ``retrain.json``)."""
     fp32 = load_json(Path(results_dir) / FP32)
     if fp32 is None:
         return ""
     lines = reproduction_markdown(fp32)
+    retrain = load_json(Path(results_dir) / RETRAIN)
+    if retrain is not None:
+        lines += retrain_markdown(retrain)
     bf16 = load_json(Path(results_dir) / BF16)
     if bf16 is not None:
         lines += bf16_markdown(fp32, bf16)
