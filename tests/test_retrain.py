@@ -78,5 +78,5 @@ def test_report_renders_the_training_rerun_beside_the_evaluation_rerun(tmp_path)
             {"name": "c", "row_commit": "x", "status": "skipped: no run directory"}]
     (tmp_path / "retrain.json").write_text(json.dumps({"machine": machine, "rows": recs}))
     md = reeval_markdown(tmp_path)
-    assert "| a | `abc1234567` | 2 (not recorded: matched) | 200 | 40 / 40 | 0 |" in md
+    assert "| a | `abc1234567` | 2 (not recorded: the count that matched) | 200 | 40 / 40 | 0 |" in md
     assert "| b | `abc1234567` | 1 | 200 | 12 / 40 | 0.00123 |" in md and "(skipped): c." in md

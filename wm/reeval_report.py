@@ -81,7 +81,8 @@ def retrain_markdown(res: dict) -> list[str]:
             continue
         threads = f"{r['threads']}"
         if not r.get("threads_recorded", True):
-            threads += " (not recorded: matched)" if r["status"] == "identical" else " (not recorded: tried 2, 1)"
+            matched = r["status"] == "identical"
+            threads += " (not recorded: the count that matched)" if matched else " (not recorded: 2 and 1 tried)"
         lines.append(f"| {r['name']} | `{r['row_commit']}` | {threads} | {r['steps']} | {r['identical']} / "
                      f"{r['scalars']} | {r['max_abs_diff']:.3g} |")
     skipped = sorted(r["name"] for r in res["rows"] if "scalars" not in r)
@@ -97,10 +98,10 @@ def reeval_markdown(results_dir: Path) -> str:
     if fp32 is None:
         return ""
     lines = reproduction_markdown(fp32)
-    retrain = load_json(Path(results_dir) / RETRAIN)
-    if retrain is not None:
-        lines += retrain_markdown(retrain)
     bf16 = load_json(Path(results_dir) / BF16)
     if bf16 is not None:
         lines += bf16_markdown(fp32, bf16)
+    retrain = load_json(Path(results_dir) / RETRAIN)
+    if retrain is not None:
+        lines += retrain_markdown(retrain)
     return "\n".join(lines)
