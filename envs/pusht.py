@@ -27,6 +27,10 @@ State observation ``(6,)``: pusher ``x, y``, block ``x, y``, block ``sin, cos`` 
 angle.  Velocities are left out because the dynamics are nearly quasi-static: restarting
 a step from the same positions at rest moves the next state by 1-2 mm and under 1 deg on
 average (``tests/test_pusht.py::test_positions_are_nearly_markov`` measures it).
+
+Pixels: the T is one colour, as in DINO-WM.  At 64 px its silhouette is nearly three-fold symmetric
+(bar ends and stem end), and the learned latents keep the block's position but barely its angle;
+``two_tone=True`` colours the stem apart from the bar, an option for studying that (off by default).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from envs.tshape import BAR_CENTER, BAR_HALF, DT, MAX_SPEED, PUSHER_RADIUS, STEM
 ANGLE_WEIGHT = 0.1              # metres per radian in the combined distance
 MIN_GOAL_CHANGE = 2.0           # goals differ from the start by >= 2x a success threshold
 FRAME_SKIP = 5                  # simulator steps per env step (timestep DT / FRAME_SKIP = 0.02 s)
+STEM_TWO_TONE_RGBA = (0.9, 0.55, 0.15, 1.0)  # the stem's colour with ``two_tone`` (the bar stays blue)
 
 _XML = """
 <mujoco model="pusht">
@@ -129,6 +134,7 @@ class PushTEnv(MujocoGoalEnv):
         success_angle: float = np.pi / 9,
         show_goal: bool = False,
         terminate_on_success: bool = True,
+        two_tone: bool = False,
     ):
         if goal_steps < 1:
             raise ValueError(f"goal_steps must be >= 1, got {goal_steps}")
@@ -139,6 +145,8 @@ class PushTEnv(MujocoGoalEnv):
                          render_mode=render_mode, terminate_on_success=terminate_on_success)
         self._goal_body = self.model.body("goal").id
         self._goal_geoms = [self.model.geom("goal_bar").id, self.model.geom("goal_stem").id]
+        if two_tone:  # a stem coloured apart from the bar: the T's orientation no longer hides in its silhouette
+            self.model.geom_rgba[self.model.geom("stem").id] = STEM_TWO_TONE_RGBA
         self.goal = np.zeros(3)          # block x, y, angle
         self.goal_pusher = np.zeros(2)   # pusher position in the goal observation
 

@@ -113,3 +113,20 @@ def test_oracle_solves_push_t():
     agent = build_agent("oracle", plan, env.action_space, None, frameskip=5)
     result = evaluate(agent, "wm/PushT-v0", episodes=10, seed=1000, progress=False)
     assert result.success_rate >= 0.8
+
+
+def test_two_tone_colours_only_the_stem_and_leaves_the_dynamics():
+    plain = PushTEnv(obs_type="pixels", image_size=32)
+    tone = PushTEnv(obs_type="pixels", image_size=32, two_tone=True)
+    a, _ = plain.reset(seed=5)
+    b, _ = tone.reset(seed=5)
+    changed = (a != b).any(axis=-1)
+    assert 0 < changed.sum() < 0.05 * changed.size  # a few pixels: the stem's
+    assert np.array_equal(plain.state_vector(), tone.state_vector())
+    for _ in range(5):
+        action = np.array([0.6, -0.3], dtype=np.float32)
+        plain.step(action)
+        tone.step(action)
+    assert np.array_equal(plain.state_vector(), tone.state_vector())
+    plain.close()
+    tone.close()
