@@ -112,7 +112,13 @@ def make_env(env_id: str, /, imports: Sequence[str] = (), goal_source: str = "en
         known = ", ".join(sorted(k for k in gym.registry if k.startswith("wm/")))
         raise ValueError(f"unknown env id {env_id!r} (registered wm/ ids: {known}; gymnasium-robotics {MAZE_IDS}; "
                          f"an id of your own: register it in a module named by --import MODULE or env.imports)")
-    env = gym.make(env_id, **_default_steps(env_id, kwargs))
+    try:
+        env = gym.make(env_id, **_default_steps(env_id, kwargs))
+    except TypeError as err:  # a keyword the constructor does not take (env.kwargs): one line, not a traceback
+        bad = re.search(r"unexpected keyword argument '([^']+)'", str(err))
+        if bad is None:
+            raise
+        raise ValueError(f"env.kwargs: {env_id} takes no argument {bad.group(1)!r}") from None
     use = getattr(env.unwrapped, "use_goal_source", None)
     if use is not None:
         use(goal_source, goal_dataset)

@@ -86,6 +86,7 @@ def test_run_end_to_end(tmp_path, tiny_overrides, capsys):
     ("args", "message"),
     [
         (["collect", "--set", "env.id=wm/Nope-v0"], "unknown env id 'wm/Nope-v0'"),
+        (["collect", "--set", "env.kwargs={bogus: 1}"], "env.kwargs: wm/TwoRoom-v0 takes no argument 'bogus'"),
         (["train", "--set", "train.stepz=1"], "unknown config key 'train.stepz'"),
         (["train", "--set", "train.steps=many"], "train.steps: expected int"),
         (["eval"], "checkpoints"),
