@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.timing import write_artifact
+from benchmarks.timing import machine_info, write_artifact
 from wm.runtime import busy_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run, trained = setup(Path(tmp))
         res = {"config": CONFIG, "steps": args.steps, "episodes": args.episodes, "repeats": args.repeats,
-               "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()[0], "busy_cores_start": busy_cores(),
+               "cpus": os.cpu_count(), "machine": machine_info(),
+               "loadavg_start": os.getloadavg()[0], "busy_cores_start": busy_cores(),
                "alone": timed(run, trained, args, competing=False),
                "competing": timed(run, trained, args, competing=True)}
     args.out_dir.mkdir(parents=True, exist_ok=True)

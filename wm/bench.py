@@ -43,6 +43,7 @@ from wm.bench_report import benchmarks_md, summary_table, update_readme
 from wm.config import ConfigError, config_hash, load_config, to_dict
 from wm.provenance import code_record, versions
 from wm.reeval_report import reeval_markdown
+from wm.runtime_report import runtime_markdown
 from wm.speed_report import speed_markdown
 from worldmodel.checkpoint import atomic_write
 
@@ -278,9 +279,10 @@ def with_task_info(records: list[dict[str, Any]], tasks: list[BenchTask]) -> lis
 
 
 def benchmarks_page(records: list[dict[str, Any]], results_dir: Path) -> str:
-    """The whole BENCHMARKS.md: the rows' sections, then the speed and evaluation re-run sections of
+    """The whole BENCHMARKS.md: the rows' sections, then the speed, process-default and re-run sections of
     ``results_dir``'s other results files (those present)."""
-    sections = [benchmarks_md(records), speed_markdown(results_dir), reeval_markdown(results_dir)]
+    sections = [benchmarks_md(records), speed_markdown(results_dir), runtime_markdown(results_dir),
+                reeval_markdown(results_dir)]
     return "\n".join(x for x in sections if x)
 
 
