@@ -72,9 +72,10 @@ def retrain_markdown(res: dict) -> list[str]:
              f"row's config and dataset at commit `{str(m.get('git_commit', '?'))[:10]}` ({m.get('cpu', '?')}, "
              f"{m.get('date', '?')}) on the row's thread count, with the row's whole learning-rate schedule, "
              "and compared scalar by scalar (losses, regulariser terms, learning rate, and the diagnostics where "
-             "their step falls inside; not throughput) with the row's TensorBoard log. Identical scalars show that the training path computes "
-             "the same run at that commit; the planner stage and predictor phase after the joint steps are not "
-             "re-run.", "", "| row | row commit | threads | steps | identical scalars | largest difference |",
+             "their step falls inside; not throughput) with the row's TensorBoard log. Identical scalars show "
+             "that the training path computes the same run at that commit; the planner stage and predictor phase "
+             "after the joint steps are not re-run.", "",
+             "| row | row commit | threads | steps | identical scalars | largest difference |",
              "|---|---|---|---|---|---|"]
     for r in res["rows"]:
         if "scalars" not in r:
