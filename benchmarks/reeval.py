@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "reeval.json")
     args = ap.parse_args(argv)
     commit, dirty = code_at_start()  # the code this process runs, whatever the checkout becomes meanwhile
-    names = args.names or sorted(p.stem for p in args.results_dir.glob("*.json") if _is_row(p))
+    names = args.names or row_names(args.results_dir)
     records = []
     for name in names:
         row = json.loads((args.results_dir / f"{name}.json").read_text())
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     write_artifact({"machine": machine, "threads": torch.get_num_threads(), "overrides": args.sets,
                     "rows": records}, args.out)
     print(f"wrote {args.out}")
+
+
+def row_names(results_dir: Path) -> list[str]:
+    """The bench rows among ``results_dir``'s results files (those that name their run directory), sorted."""
+    return sorted(p.stem for p in results_dir.glob("*.json") if _is_row(p))
 
 
 def _is_row(path: Path) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.reeval import RESULTS, _is_row
+from benchmarks.reeval import RESULTS, row_names
 from benchmarks.timing import machine_info, write_artifact
 from envs.dataset import read_dataset
 from wm import planner_stage
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.steps < 1:
         ap.error(f"--steps: must be >= 1, got {args.steps}")
     commit, dirty = code_at_start()
-    names = args.names or sorted(p.stem for p in args.results_dir.glob("*.json") if _is_row(p))
+    names = args.names or row_names(args.results_dir)
     records = []
     for name in names:
         rec = check_row(json.loads((args.results_dir / f"{name}.json").read_text()), args.steps)
