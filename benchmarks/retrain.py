@@ -17,7 +17,6 @@ Usage: ``python -m benchmarks.retrain [NAME ...] [--steps N] [--out FILE]``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import tempfile
@@ -74,14 +73,13 @@ def compare_scalars(row: dict[tuple[str, int], float], now: dict[tuple[str, int]
 def retrain(run: Path, steps: int, threads: int, out: Path) -> Path:
     """Re-run the first ``steps`` joint steps of the run in ``run`` into ``out``; its TensorBoard folder."""
     cfg = load_config(run / "config.yaml")
-    part = cfg.train
-    if planner_stage.wanted(cfg.train) > 0:  # what wm train runs before the planner stage
-        part = dataclasses.replace(cfg.train, predictor_steps=0, probe_steps=0, planner_episodes=0,
-                                   planner_offset_episodes=0)
     data = read_dataset(dataset_path(cfg, run))
+    before = torch.get_num_threads()
     torch.set_num_threads(threads)
-    trainer = Trainer(cfg.model, part, data, out, progress=False)
-    trainer.fit(stop_after=steps)
+    try:
+        Trainer(cfg.model, planner_stage.joint_part(cfg.train), data, out, progress=False).fit(stop_after=steps)
+    finally:
+        torch.set_num_threads(before)  # the caller's thread count, whatever the row trained on
     return out / "tb"
 
 

@@ -85,3 +85,16 @@ def test_an_episode_the_env_ends_is_kept_short():
     ep = record_agent_episode(env, agent, seed=0, steps=20, noise=0.0, rng=np.random.default_rng(0))
     assert len(ep["actions"]) == 5 and len(ep["obs"]) == len(ep["states"]) == 6
     env.close()
+
+
+def test_joint_part_is_the_training_before_the_planner_stage():
+    from wm.planner_stage import joint_part
+    from worldmodel.config import TrainConfig
+
+    plain = TrainConfig(steps=100, predictor_steps=50)
+    assert joint_part(plain) is plain  # no planner stage: wm train runs the config as it is
+    staged = TrainConfig(steps=100, predictor_steps=50, probe_steps=20, planner_episodes=4, planner_offset_episodes=2)
+    part = joint_part(staged)
+    assert (part.steps, part.predictor_steps, part.probe_steps, part.planner_episodes,
+            part.planner_offset_episodes) == (100, 0, 0, 0, 0)
+    assert part.lr == staged.lr and part.seed == staged.seed

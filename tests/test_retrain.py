@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from benchmarks.retrain import check_row, compare_scalars, main
 from wm.cli import main as wm_main
@@ -36,7 +37,9 @@ def test_compare_scalars_counts_exact_matches_and_names_the_first_difference():
 
 def test_a_row_retrains_identically_and_a_changed_recipe_is_caught(tiny_row, tmp_path):
     run, row = tiny_row
+    threads = torch.get_num_threads()
     rec = check_row(row, steps=15)
+    assert torch.get_num_threads() == threads  # the row's thread count is not left behind
     assert rec["status"] == "identical" and rec["threads"] == 1 and rec["threads_recorded"]
     assert rec["scalars"] >= 6 and rec["identical"] == rec["scalars"] and rec["max_abs_diff"] == 0.0
     config = run / "config.yaml"

@@ -138,10 +138,8 @@ def train_model(cfg: RunConfig, run_dir: Path, progress: bool = True, resume: bo
         extra = {"env": to_dict(cfg)["env"]}
         episodes = planner_stage.planner_episodes_path(run_dir)
         if not staged or not (resume and episodes.exists()):  # the joint part (all of it when not staged)
-            part = dataclasses.replace(cfg.train, predictor_steps=0, probe_steps=0, planner_episodes=0,
-                                       planner_offset_episodes=0) if staged else cfg.train
-            result = train(cfg.model, part, data, run_dir, progress=progress, extra=extra, resume=resume,
-                           ready=ready)
+            result = train(cfg.model, planner_stage.joint_part(cfg.train), data, run_dir, progress=progress,
+                           extra=extra, resume=resume, ready=ready)
         if staged:
             kwargs = {**cfg.env.make_kwargs(), **goal_kwargs(cfg, run_dir)}
             planner_stage.record_planner_episodes(cfg, run_dir, kwargs, offset_protocol(cfg), progress)

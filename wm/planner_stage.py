@@ -9,6 +9,7 @@ resumable: a finished joint part is not redone, an episodes file (written atomic
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,14 @@ def planner_episodes_path(run_dir: Path) -> Path:
 def wanted(cfg: TrainConfig) -> int:
     """How many planner episodes the training config asks for (0: no planner stage)."""
     return cfg.planner_episodes + cfg.planner_offset_episodes
+
+
+def joint_part(cfg: TrainConfig) -> TrainConfig:
+    """The config of what ``wm train`` runs before the planner stage: the joint steps alone (no predictor
+    phase, probe or planner episodes), or ``cfg`` itself when there is no planner stage."""
+    if not wanted(cfg):
+        return cfg
+    return dataclasses.replace(cfg, predictor_steps=0, probe_steps=0, planner_episodes=0, planner_offset_episodes=0)
 
 
 def planner_seed_range(cfg: TrainConfig) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wm.speed_report import _machine, load_json
+from wm.speed_report import load_json, machine_line
 
 ALLOC_GOAL = 1.8  # batch 256 vs glibc's default (issue goal), and not below batch 16
 SHARED_GOAL = 2.0  # slowdown beside a competing process, at most
@@ -22,7 +22,7 @@ def alloc_markdown(res: dict) -> list[str]:
     lines = ["## Pixel training and the allocator", "",
              f"Training the pixel model of `{res['config']}` on synthetic episodes, one thread, {res['steps']} timed "
              f"steps per measurement, each allocator in a fresh process, alternated {res['repeats']} times (median); "
-             f"{_machine(res['machine'])}. `glibc` is the system default, `wm` the setting `wm` applies at start "
+             f"{machine_line(res['machine'])}. `glibc` is the system default, `wm` the setting `wm` applies at start "
              "(freed memory kept for reuse; `WM_ALLOCATOR=system` turns it off).", "",
              "| batch | samples/s glibc | samples/s wm | wm / glibc | page faults per sample (glibc, wm) | "
              "peak MiB (glibc, wm) |", "|---|---|---|---|---|---|"]
@@ -42,7 +42,7 @@ def alloc_markdown(res: dict) -> list[str]:
 def contention_markdown(res: dict) -> list[str]:
     """Train steps/s and eval seconds, torch's defaults vs ``wm``'s, alone and beside a competing process."""
     names = list(res["alone"]["train_steps_per_s"])
-    machine = f"; {_machine(res['machine'])}" if "machine" in res else ""
+    machine = f"; {machine_line(res['machine'])}" if "machine" in res else ""
     lines = ["## Threads on a shared machine", "",
              f"`wm train` ({res['steps']} steps) and `wm eval` ({res['episodes']} episodes) of `{res['config']}` on "
              f"{res['cpus']} CPUs, alone and beside a process that keeps one core busy, launchers alternated "

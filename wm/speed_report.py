@@ -20,7 +20,8 @@ def load_json(path: Path) -> dict | None:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
-def _machine(m: dict) -> str:
+def machine_line(m: dict) -> str:
+    """A results file's ``machine`` record as one line: CPU, torch version, commit and date."""
     return (f"{m.get('cpu', '?')}, torch {m.get('versions', {}).get('torch', '?')}, "
             f"commit `{str(m.get('git_commit', '?'))[:10]}`, {m.get('date', '?')}")
 
@@ -54,7 +55,7 @@ def plan_speed_markdown(res: dict, path: str = "benchmarks/results/plan_speed.js
     title = "## Planning speed" + ("" if config == DEFAULT_PLAN_CONFIG else f" (`{Path(config).stem}`)")
     lines = [title, "",
              f"One CEM plan, {b['samples']} samples x {b['iterations']} iterations, horizon {b['horizon']}, "
-             f"model of `{res['config']}` (median of {b['repeats']}); {_machine(res['machine'])}. "
+             f"model of `{res['config']}` (median of {b['repeats']}); {machine_line(res['machine'])}. "
              "`reference` is the generic rollout (before optimisation), `fp32` the planning rollout (default), "
              "`bf16` `plan.precision: bf16`, each on torch's intra-op threads"
              + ("; `split` scores the population in one slice per thread (`eval.plan_threads`, "
@@ -107,7 +108,7 @@ def scaling_markdown(res: dict, link_dir: str) -> str:
             "keeps)") if res.get("allocator") == "retain" else ""
     alloc = {"retain": "; allocator: `wm`'s (freed memory kept for reuse)",
              "system": "; allocator: glibc's default"}.get(res.get("allocator", ""), "")
-    lines = ["## Scaling", "", f"{res['threads']} thread(s){alloc}; {_machine(res['machine'])}.", "",
+    lines = ["## Scaling", "", f"{res['threads']} thread(s){alloc}; {machine_line(res['machine'])}.", "",
              f"- CEM plan time ({p['iterations']} iterations) vs samples {p['samples']}: "
              f"{_fit(p['fit_samples'], 'sample')}",
              f"- vs horizon {p['horizons']} (300 samples): {_fit(p['fit_horizon'], 'step')}",
@@ -140,7 +141,7 @@ def swm_markdown(res: dict) -> str:
              f"{b['samples']} samples x {b['iterations']} iterations, {b['elites']} elites, horizon {b['horizon']}, "
              f"{res['precision']}, {res['episodes']} episodes interleaved across planners, {res['threads']} "
              f"thread(s); stable-worldmodel {res['swm']['version']}'s `CEMSolver` and `MPPISolver` loaded from "
-             f"its wheel; {_machine(res['machine'])}. `stop_tol` ends a plan once the sampling mean has "
+             f"its wheel; {machine_line(res['machine'])}. `stop_tol` ends a plan once the sampling mean has "
              "converged (`plan.stop_tol`). `theirs / ours`: their CPU seconds per solved episode over ours, "
              "same method. Goal: at least 2x less than their CEM at equal or better success.", "",
              "| planner | successes | iterations per plan | plan CPU s | CPU s per solved | theirs / ours |",
