@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ENCODERS = ("mlp", "cnn", "vit")
 PREDICTORS = ("mlp", "transformer")
 REGULARIZERS = ("vicreg", "sigreg", "barlow", "infonce", "ema", "vae")
+TRAIN_PRECISIONS = ("fp32", "bf16")
 PRED_MODES = ("autoregressive", "teacher_forcing")
 
 
@@ -177,6 +178,11 @@ class TrainConfig:
     """Torch device, e.g. ``cpu``; under torchrun each rank takes index ``LOCAL_RANK`` of this type."""
     threads: int = 0
     """Torch intra-op threads (0: leave torch's default)."""
+    precision: str = "fp32"
+    """Arithmetic of the encoder's forward pass in the joint steps: ``fp32``, or ``bf16`` (its convolutions and
+    matmuls under ``torch.autocast`` in bfloat16; weights, optimiser, predictor and losses stay float32). On
+    CPUs with AVX512-BF16/AMX it trains pixel models ~1.5x faster (``benchmarks/train_alloc.py``); elsewhere
+    bfloat16 is emulated and slower."""
     predictor_steps: int = 0
     """Steps of a phase after ``steps`` that trains the predictor alone on the frozen encoder's latents of every
     frame (encoded once; the same multi-step loss); cheap where the encoder is costly (pixels). 0: none."""
@@ -208,3 +214,4 @@ class TrainConfig:
             raise ValueError("planner_episodes: the planner's episodes train the predictor phase; "
                              "set train.predictor_steps > 0")
         _choice("pred_mode", self.pred_mode, PRED_MODES)
+        _choice("precision", self.precision, TRAIN_PRECISIONS)

@@ -21,6 +21,7 @@ object is built: rebuild it after the model's weights change.  Gradients flow to
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -37,10 +38,75 @@ def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
     mods = list(net)
     lins, norms, acts = mods[0::3], mods[1::3], mods[2::3]
     if not (len(mods) % 3 == 1 and all(isinstance(m, nn.Linear) for m in lins)
-            and all(isinstance(m, (nn.LayerNorm, nn.Identity)) for m in norms)
+            and (all(isinstance(m, nn.Identity) for m in norms)
+                 or all(isinstance(m, nn.LayerNorm) and m.elementwise_affine and m.bias is not None
+                        and m.eps == norms[0].eps for m in norms))
             and all(isinstance(m, nn.GELU) and m.approximate == "none" for m in acts)):
         raise ValueError("predictor: MLPRollout expects [Linear, LayerNorm, GELU] * depth + [Linear]")
     return lins, norms
+
+
+def _action_terms(seq: torch.Tensor, slots: list[torch.Tensor], b1: torch.Tensor, horizon: int) -> torch.Tensor:
+    """The first layer's action term + bias of every step, ``(H, B, hidden)`` (step-major: each step
+    contiguous), from ``seq (B, ca - 1 + H, k*A)``: one GEMM per slot ``(hidden, k*A)`` of the action window."""
+    b = seq.shape[0]
+    proj = F.linear(seq[:, :horizon].transpose(0, 1).reshape(horizon * b, -1), slots[0], b1).view(horizon, b, -1)
+    for j in range(1, len(slots)):
+        steps = seq[:, j:j + horizon].transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
+        proj = proj.add_(F.linear(steps, slots[j]).view(horizon, b, -1))
+    return proj
+
+
+def _steps(w: torch.Tensor, seq: torch.Tensor, horizon: int,
+           layers: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor],
+                         list[torch.Tensor], list[torch.Tensor]],
+           eps: float, c: int, shared: bool, inplace: bool) -> torch.Tensor:
+    """The rollout: ``w`` the first window (``(B, D)``, or ``(B, c, D)``), ``seq`` the model actions
+    (:meth:`MLPRollout._action_seq`), ``layers`` the weights of :class:`MLPRollout` -> ``(B, H, D)``.
+    Compiled by TorchScript (:func:`_script`): it runs without Python's per-op overhead and without
+    holding the GIL, so population slices on several threads run side by side."""
+    wz_t, slots, b1, weights, biases, norm_weights, norm_biases = layers
+    act_proj = _action_terms(seq, slots, b1, horizon)
+    b, out = w.shape[0], []
+    for t in range(horizon):
+        flat = (w if c == 1 else w.reshape(b, -1)).to(wz_t.dtype)
+        if t == 0 and shared:
+            zw = flat[:1] @ wz_t
+            h = act_proj[0].add_(zw) if inplace else act_proj[0] + zw
+        elif inplace:
+            h = act_proj[t].addmm_(flat, wz_t)  # no copy of the bias term
+        else:
+            h = torch.addmm(act_proj[t], flat, wz_t)
+        for k in range(len(weights)):
+            if len(norm_weights) > 0:
+                h = F.layer_norm(h, [h.shape[1]], norm_weights[k], norm_biases[k], eps)
+            h = torch.addmm(biases[k], F.gelu(h), weights[k])
+        z = (w if c == 1 else w[:, -1]) + h.float()
+        out.append(z)
+        w = z if c == 1 else torch.cat([w[:, 1:], z[:, None]], dim=1)
+    return torch.stack(out, dim=1)
+
+
+_SCRIPTED: list = []
+
+
+def _script() -> Callable[..., torch.Tensor]:
+    """:func:`_steps` compiled by TorchScript, once per process (on first use); the plain function where
+    this torch cannot script it.
+
+    TorchScript, not ``torch.compile``: the scripted loop runs the same ATen kernels in the same order
+    (bit-identical to the eager loop), compiles in well under a second, and releases the GIL; inductor
+    took 22 s to compile, was not faster at these shapes and changed the floats
+    (``benchmarks/compile_check.py``). TorchScript's deprecation warning is silenced here only.
+    """
+    if not _SCRIPTED:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                _SCRIPTED.append(torch.jit.script(_steps))
+        except Exception:  # any failure to script leaves the eager loop: same results, slower
+            _SCRIPTED.append(_steps)
+    return _SCRIPTED[0]
 
 
 class MLPRollout:
@@ -60,19 +126,12 @@ class MLPRollout:
             # (hidden, k*A) per slot of the action window, oldest first; the last is the step's own action
             self.wa_slots = [w.contiguous() for w in w1[:, width:].chunk(self.ca, dim=1)]
             self.b1 = lins[0].bias.detach().to(dtype)
-            self.layers = [(lin.weight.detach().to(dtype).t().contiguous(), lin.bias.detach().to(dtype))
-                           for lin in lins[1:]]  # (in, out), (out,)
-            self.norms = [None if isinstance(n, nn.Identity) else
-                          (n.normalized_shape, n.weight.detach().to(dtype), n.bias.detach().to(dtype), n.eps)
-                          for n in norms]
-
-    def _tail(self, h: torch.Tensor) -> torch.Tensor:
-        """Hidden activation after the first Linear ``(B, hidden)`` -> the residual ``(B, D)``."""
-        for norm, (w_t, b) in zip(self.norms, self.layers, strict=True):
-            if norm is not None:
-                h = F.layer_norm(h, norm[0], norm[1], norm[2], norm[3])
-            h = torch.addmm(b, F.gelu(h), w_t)
-        return h
+            self.weights = [lin.weight.detach().to(dtype).t().contiguous() for lin in lins[1:]]  # (in, out)
+            self.biases = [lin.bias.detach().to(dtype) for lin in lins[1:]]  # (out,)
+            # LayerNorm affine parameters per hidden layer; none: the predictor has no norm (Identity)
+            self.norm_weights = [n.weight.detach().to(dtype) for n in norms if isinstance(n, nn.LayerNorm)]
+            self.norm_biases = [n.bias.detach().to(dtype) for n in norms if isinstance(n, nn.LayerNorm)]
+            self.eps = next((n.eps for n in norms if isinstance(n, nn.LayerNorm)), 1e-5)
 
     def _window(self, z0: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)`` or ``(B, W, D)`` -> the first input window: ``(B, D)`` (``c = 1``) or ``(B, c, D)``."""
@@ -81,43 +140,23 @@ class MLPRollout:
             return z[:, -1] if z.ndim == 3 else z
         return pad_window(z[:, None] if z.ndim == 2 else z, self.c)
 
-    def _action_part(self, actions: torch.Tensor, past: torch.Tensor | None) -> torch.Tensor:
-        """The first layer's action term + bias of every step, ``(H, B, hidden)`` (step-major: each step
-        contiguous): one GEMM per slot of the action window, ``past (B, P, k*A)`` before ``actions``."""
-        b, horizon, _ = actions.shape
+    def _action_seq(self, actions: torch.Tensor, past: torch.Tensor | None) -> torch.Tensor:
+        """The model actions the first layer sees, ``(B, ca - 1 + H, k*A)`` in the rollout's dtype: with an
+        action window (``ca > 1``), ``past (B, P, k*A)`` (padded with zeros to ``ca - 1``) before ``actions``."""
         seq = actions.to(self.dtype)
         if self.ca > 1:
             before = seq[:, :0] if past is None else past.to(self.dtype)
-            seq = torch.cat([pad_actions(before, self.ca - 1), seq], dim=1)  # (B, ca - 1 + H, k*A)
-        proj = None
-        for j, w in enumerate(self.wa_slots):
-            steps = seq[:, j:j + horizon].transpose(0, 1).reshape(horizon * b, -1)  # 2-D: one GEMM, not a bmm
-            term = F.linear(steps, w, self.b1 if proj is None else None).view(horizon, b, -1)
-            proj = term if proj is None else proj.add_(term)
-        return proj
+            seq = torch.cat([pad_actions(before, self.ca - 1), seq], dim=1)
+        return seq
 
     def __call__(self, z0: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
         """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` (``past (B, W - 1, k*A)``: the actions taken
         from the history's latents, for ``action_history`` predictors) -> predicted latents ``(B, H, D)`` (float32)."""
-        b, horizon, _ = actions.shape
-        act_proj = self._action_part(actions, past)
-        w = self._window(z0)
-        shared = b > 1 and z0.stride(0) == 0  # every row starts from the same z0
-        out = []
         inplace = not (torch.is_grad_enabled() and actions.requires_grad)  # autograd forbids it on saved views
-        for t in range(horizon):
-            flat = w if self.c == 1 else w.reshape(b, -1)
-            if t == 0 and shared:
-                zw = flat[:1].to(self.dtype) @ self.wz_t
-                h = act_proj[0].add_(zw) if inplace else act_proj[0] + zw
-            elif inplace:
-                h = act_proj[t].addmm_(flat.to(self.dtype), self.wz_t)  # no copy of the bias term
-            else:
-                h = torch.addmm(act_proj[t], flat.to(self.dtype), self.wz_t)
-            z = (w if self.c == 1 else w[:, -1]) + self._tail(h).float()
-            out.append(z)
-            w = z if self.c == 1 else torch.cat([w[:, 1:], z[:, None]], dim=1)
-        return torch.stack(out, dim=1)
+        shared = actions.shape[0] > 1 and z0.stride(0) == 0  # every row starts from the same z0
+        layers = (self.wz_t, self.wa_slots, self.b1, self.weights, self.biases, self.norm_weights, self.norm_biases)
+        return _script()(self._window(z0), self._action_seq(actions, past), actions.shape[1], layers, self.eps,
+                         self.c, shared, inplace)
 
 
 def planning_rollout(model, dtype: torch.dtype = torch.float32) -> Rollout:

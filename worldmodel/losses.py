@@ -43,15 +43,24 @@ def predict_sequence(model: WorldModel, z: torch.Tensor, actions: torch.Tensor, 
     return torch.cat([warm, model.rollout(z[:, :c], actions[:, c - 1:], actions[:, :c - 1])], dim=1)
 
 
+def encode_frames(model: WorldModel, obs: torch.Tensor, dtype: torch.dtype | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``obs (B, T, ...)`` -> float32 ``(z (B, T, D), logvar (B, T, D) or None)``; ``dtype`` (e.g. bfloat16):
+    the encoder runs under ``torch.autocast`` at that precision (None: as its weights, float32)."""
+    with torch.autocast(obs.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        z, logvar = model.encode_seq_posterior(obs)
+    return z.float(), None if logvar is None else logvar.float()
+
+
 def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor],
-              mode: str = "autoregressive", step: int = 0
+              mode: str = "autoregressive", step: int = 0, encode_dtype: torch.dtype | None = None
               ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
     """Loss, metrics and ``{"z": (B, T+1, D), "pred": (B, T, D)}`` of a batch.
 
-    ``batch``: ``obs (B, T+1, ...)``, ``actions (B, T, k*A)``.
+    ``batch``: ``obs (B, T+1, ...)``, ``actions (B, T, k*A)``; ``encode_dtype``: see :func:`encode_frames`.
     """
     # Step 1. encode every frame (posterior means for a VAE)
-    z, logvar = model.encode_seq_posterior(batch["obs"])
+    z, logvar = encode_frames(model, batch["obs"], encode_dtype)
     # Step 2. prediction targets: z itself, or the family's own (EMA: stop-gradient target encoder);
     #         a family that shapes the encoder alone (VAE) sees the prediction loss train the predictor only
     z_in = z.detach() if reg.detach_prediction else z
@@ -73,10 +82,10 @@ def jepa_loss(model: WorldModel, reg: Regularizer, batch: dict[str, torch.Tensor
 class LossModule(torch.nn.Module):
     """Model + regulariser as one module whose ``forward`` is the loss (what DDP wraps)."""
 
-    def __init__(self, model: WorldModel, reg: Regularizer, mode: str):
+    def __init__(self, model: WorldModel, reg: Regularizer, mode: str, encode_dtype: torch.dtype | None = None):
         super().__init__()
-        self.model, self.reg, self.mode = model, reg, mode
+        self.model, self.reg, self.mode, self.encode_dtype = model, reg, mode, encode_dtype
 
     def forward(self, batch: dict[str, torch.Tensor], step: int
                 ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
-        return jepa_loss(self.model, self.reg, batch, self.mode, step)
+        return jepa_loss(self.model, self.reg, batch, self.mode, step, self.encode_dtype)

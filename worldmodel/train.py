@@ -42,6 +42,8 @@ from worldmodel.predictor_phase import PredictorPhase, cosine_factor
 from worldmodel.regularizers import build_regularizer
 from worldmodel.train_state import load_train_state, rng_state, set_rng_state, train_state_bytes
 
+ENCODE_DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+"""``train.precision`` -> the encoder's autocast dtype in the joint steps (None: float32, no autocast)."""
 PHASE_THREADS = 1
 """CPU threads of the predictor phase. Its steps are small MLP updates (``predictor_batch_size`` x
 ``pred_steps`` rows), which two threads run slower than one (Push-T pixels, 20,000 phase steps: 38 steps/s on
@@ -105,7 +107,7 @@ class Trainer:
         self.holdout = WindowSampler(data, cfg.pred_steps, k, self.device, hold_ids)
         self.model.encoder.fit_normalizer(self.sampler.obs)
         self.reg = build_regularizer(self.model, data.states.shape[-1]).to(self.device)
-        self.loss_module = LossModule(self.model, self.reg, cfg.pred_mode)
+        self.loss_module = LossModule(self.model, self.reg, cfg.pred_mode, ENCODE_DTYPES[cfg.precision])
         self.forward = self.loss_module
         if is_distributed():
             ids = None if self.device.type == "cpu" else [self.device.index]
