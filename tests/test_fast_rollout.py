@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from agents.config import PlanConfig
 from agents.mpc import MPCAgent
 from agents.planners import CEM
+from worldmodel import fast_rollout
 from worldmodel.config import ModelConfig
 from worldmodel.fast_rollout import MLPRollout, planning_rollout
 from worldmodel.model import WorldModel
@@ -131,3 +132,53 @@ def test_action_history_rollout_equals_reference(batch, horizon, shared, seed, h
         if past:  # the past actions change the prediction; zeros are the same as none
             assert not torch.allclose(m.rollout(z0, actions), ref)
             torch.testing.assert_close(m.rollout(z0, actions, torch.zeros_like(before)), m.rollout(z0, actions))
+
+
+def test_the_rollout_loop_is_scripted():
+    """On this torch the loop runs compiled (the GIL-free path the population split relies on)."""
+    assert isinstance(fast_rollout._script(), torch.jit.ScriptFunction)
+
+
+def _without_norms(m: WorldModel) -> WorldModel:
+    for i in range(1, len(m.predictor.net), 3):
+        m.predictor.net[i] = torch.nn.Identity()
+    return m
+
+
+@pytest.mark.parametrize("history,action_history,norms", [(1, False, True), (3, True, True), (2, False, True),
+                                                           (1, False, False)])
+def test_scripted_loop_equals_the_eager_loop_bit_for_bit(history, action_history, norms, monkeypatch):
+    m = model(3, history=history, action_history=action_history)
+    m = m if norms else _without_norms(m)
+    g = torch.Generator().manual_seed(history)
+    z0 = torch.randn(1, history, 8, generator=g).expand(6, history, 8)
+    past = torch.randn(6, history - 1, 6, generator=g) if action_history else None
+    actions = torch.randn(6, 4, 6, generator=g)
+    roll = MLPRollout(m.predictor, 8)
+    with torch.inference_mode():
+        scripted = [roll(z0, actions, past) for _ in range(3)]  # past TorchScript's profiling runs too
+        monkeypatch.setattr(fast_rollout, "_script", lambda: fast_rollout._steps)
+        eager = roll(z0, actions, past)
+    for out in scripted:
+        assert torch.equal(out, eager)
+    with torch.inference_mode():
+        torch.testing.assert_close(eager, m.rollout(z0, actions, past), rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_rollout_runs_the_eager_loop(monkeypatch):
+    """Scripted, a bfloat16 ``addmm`` rounds before the bias: bf16 stays on the eager loop."""
+    def no_script():
+        raise AssertionError("scripted loop used")
+    monkeypatch.setattr(fast_rollout, "_script", no_script)
+    m, z0, actions = model(4), torch.randn(5, 8), torch.randn(5, 3, 6)
+    with torch.inference_mode():
+        assert MLPRollout(m.predictor, 8, torch.bfloat16)(z0, actions).shape == (5, 3, 8)
+        with pytest.raises(AssertionError, match="scripted"):
+            MLPRollout(m.predictor, 8)(z0, actions)
+
+
+def test_mlp_rollout_rejects_mixed_norms():
+    m = model(0)
+    m.predictor.net[1] = torch.nn.Identity()  # the first hidden layer without its LayerNorm, the others with
+    with pytest.raises(ValueError, match="MLPRollout"):
+        MLPRollout(m.predictor, 8)

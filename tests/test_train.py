@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 
 from envs.collect import collect
@@ -9,6 +12,7 @@ from envs.config import DataConfig, EnvConfig
 from worldmodel.checkpoint import checkpoint_dir, load_model
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import WindowSampler
+from worldmodel.losses import encode_frames
 from worldmodel.train import Trainer, train
 
 
@@ -51,3 +55,26 @@ def test_checkpoint_loads_for_planning(tiny_data, tmp_path):
     train(mcfg, TrainConfig(steps=3, batch_size=8, pred_steps=2), tiny_data, tmp_path, progress=False)
     model = load_model(tmp_path / "checkpoints")
     assert model.rollout(torch.zeros(2, 4), torch.zeros(2, 5, 4)).shape == (2, 5, 4)
+
+
+def test_bf16_encoder_precision_trains_in_float32_and_changes_the_arithmetic(tiny_data):
+    """``train.precision: bf16``: the encoder runs under autocast (other floats than fp32), the latents it
+    hands the loss, the weights and the losses stay float32."""
+    mcfg = ModelConfig(latent_dim=4, hidden_dim=16, frameskip=2)
+    runs = {p: train(mcfg, TrainConfig(steps=5, batch_size=16, pred_steps=2, eval_every=5, precision=p),
+                     tiny_data, None, progress=False) for p in ("fp32", "bf16")}
+    assert all(math.isfinite(r.metrics["train/loss"]) for r in runs.values())
+    a, b = (dict(runs[p].model.named_parameters()) for p in ("fp32", "bf16"))
+    assert all(p.dtype == torch.float32 for p in b.values())
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    obs = torch.as_tensor(tiny_data.obs[:12]).reshape(3, 4, -1)
+    model = runs["bf16"].model
+    z, _ = encode_frames(model, obs, torch.bfloat16)
+    assert z.dtype == torch.float32 and z.shape == (3, 4, 4)
+    assert torch.equal(encode_frames(model, obs)[0], model.encode_seq_posterior(obs)[0])
+    assert not torch.equal(z, model.encode_seq_posterior(obs)[0])
+
+
+def test_train_precision_is_validated():
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp16")

@@ -98,6 +98,8 @@ def _script() -> Callable[..., torch.Tensor]:
     (bit-identical to the eager loop), compiles in well under a second, and releases the GIL; inductor
     took 22 s to compile, was not faster at these shapes and changed the floats
     (``benchmarks/compile_check.py``). TorchScript's deprecation warning is silenced here only.
+    bfloat16 rollouts run the plain function: scripted, ``addmm`` in bfloat16 rounds the product before
+    adding the bias (eager adds it inside the GEMM, which is more accurate).
     """
     if not _SCRIPTED:
         try:
@@ -155,7 +157,8 @@ class MLPRollout:
         inplace = not (torch.is_grad_enabled() and actions.requires_grad)  # autograd forbids it on saved views
         shared = actions.shape[0] > 1 and z0.stride(0) == 0  # every row starts from the same z0
         layers = (self.wz_t, self.wa_slots, self.b1, self.weights, self.biases, self.norm_weights, self.norm_biases)
-        return _script()(self._window(z0), self._action_seq(actions, past), actions.shape[1], layers, self.eps,
+        loop = _script() if self.dtype == torch.float32 else _steps
+        return loop(self._window(z0), self._action_seq(actions, past), actions.shape[1], layers, self.eps,
                          self.c, shared, inplace)
 
 
