@@ -88,13 +88,15 @@ def synthetic_episodes(obs_shape: tuple[int, ...], action_dim: int, episodes: in
                     episode_lengths=np.full(episodes, steps, np.int64))
 
 
-def warm_trainer(config: str, batch: int, steps: int, threads: int) -> Trainer:
-    """A trainer of ``config``'s model on synthetic episodes at ``batch``, after 2 warm-up steps."""
+def warm_trainer(config: str, batch: int, steps: int, threads: int, precision: str = "fp32") -> Trainer:
+    """A trainer of ``config``'s model on synthetic episodes at ``batch`` (``train.precision``), after 2 warm-up
+    steps."""
     cfg = load_config(config, [])
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     data = synthetic_episodes(env.observation_space.shape, env.action_space.shape[0])
     env.close()
-    tcfg = TrainConfig(**{**cfg.train.__dict__, "batch_size": batch, "steps": steps + 2, "threads": threads})
+    tcfg = TrainConfig(**{**cfg.train.__dict__, "batch_size": batch, "steps": steps + 2, "threads": threads,
+                                    "precision": precision})
     trainer = Trainer(cfg.model, tcfg, data, progress=False)
     for _ in range(2):
         trainer.train_step()

@@ -1,11 +1,13 @@
-"""Pixel training samples/s vs batch size, glibc's default allocator vs ``wm``'s process defaults.
+"""Pixel training samples/s vs batch size, glibc's default allocator vs ``wm``'s process defaults, and
+``wm``'s with the encoder in bfloat16 (``train.precision: bf16``).
 
 Each measurement is a fresh child process (``WM_ALLOCATOR=system`` or ``retain``, see
 ``wm/runtime.py``) training the pixel model of ``configs/tworoom_pixels.yaml`` on synthetic
-episodes for ``--steps`` timed steps after two warm-up steps, one thread. The two modes are run
-alternately ``--repeats`` times per batch size and the median is kept, so machine load hits both
-alike; the ratio retain/system is the number to read. Minor page faults per sample (from
-``getrusage``) show the cause; the peak resident memory shows the cost.
+episodes for ``--steps`` timed steps after two warm-up steps, one thread. The three modes
+(``system``, ``retain``, ``retain_bf16``) are run alternately ``--repeats`` times per batch size and
+the median is kept, so machine load hits all alike; the ratios to ``system`` are the numbers to
+read. Minor page faults per sample (from ``getrusage``) show the allocator's cause; the peak
+resident memory shows the cost.
 
 Writes ``benchmarks/results/train_alloc.json``.  Usage: ``python -m benchmarks.train_alloc [--quick]``
 """
@@ -22,10 +24,12 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PIXELS = "configs/tworoom_pixels.yaml"
-MODES = ("system", "retain")
+MODES = ("system", "retain", "retain_bf16")
+ALLOCATOR = {"system": "system", "retain": "retain", "retain_bf16": "retain"}
+PRECISION = {"system": "fp32", "retain": "fp32", "retain_bf16": "bf16"}
 
 
-def child(batch: int, steps: int) -> None:
+def child(batch: int, steps: int, precision: str = "fp32") -> None:
     """Measure in this process (called in the child); print one JSON line.
 
     ``samples_per_s`` is wall-clock; ``samples_per_cpu_s`` divides by this process's CPU time
@@ -37,7 +41,7 @@ def child(batch: int, steps: int) -> None:
     from wm.runtime import configure_process
     applied = configure_process()
     from benchmarks.scaling import warm_trainer  # imports torch, after the allocator is set
-    trainer = warm_trainer(PIXELS, batch, steps, threads=1)
+    trainer = warm_trainer(PIXELS, batch, steps, threads=1, precision=precision)
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(steps):
@@ -51,10 +55,10 @@ def child(batch: int, steps: int) -> None:
 
 
 def measure(mode: str, batch: int, steps: int) -> dict:
-    """One child run in allocator ``mode``."""
-    env = {**os.environ, "WM_ALLOCATOR": mode, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.train_alloc", "--child", str(batch), str(steps)],
-                         env=env, capture_output=True, text=True, check=True)
+    """One child run in ``mode`` (its allocator and training precision)."""
+    env = {**os.environ, "WM_ALLOCATOR": ALLOCATOR[mode], "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.train_alloc", "--child", str(batch), str(steps),
+                          "--precision", PRECISION[mode]], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -74,18 +78,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="batches 16 and 64, 2 steps, 1 repeat (< 1 minute)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--child", nargs=2, type=int, metavar=("BATCH", "STEPS"), help=argparse.SUPPRESS)
+    ap.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if args.child:
-        child(*args.child)
+        child(*args.child, precision=args.precision)
         return
     batches, steps, repeats = ([16, 64], 2, 1) if args.quick else ([16, 64, 256], 10, args.repeats)
     from benchmarks.timing import machine_info, write_artifact
     res = {"config": PIXELS, "steps": steps, "repeats": repeats, "batch_sizes": batches,
            "machine": machine_info(), **sweep(batches, steps, repeats)}
-    res["ratio"] = [r / s for r, s in zip(res["retain"]["samples_per_s"], res["system"]["samples_per_s"], strict=True)]
-    res["ratio_cpu"] = [r / s for r, s in zip(res["retain"]["samples_per_cpu_s"],
-                                              res["system"]["samples_per_cpu_s"], strict=True)]
+    for mode, suffix in (("retain", ""), ("retain_bf16", "_bf16")):
+        for key, unit in (("ratio", "samples_per_s"), ("ratio_cpu", "samples_per_cpu_s")):
+            res[key + suffix] = [r / s for r, s in zip(res[mode][unit], res["system"][unit], strict=True)]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / ("train_alloc_quick.json" if args.quick else "train_alloc.json")
     write_artifact(res, out)
@@ -97,8 +102,9 @@ def main(argv: list[str] | None = None) -> None:
         cells = [f"{s:.0f} / {c:.0f} ({f:.0f} faults, {p:.0f} MiB)" for s, c, f, p in
                  zip(r["samples_per_s"], r["samples_per_cpu_s"], r["faults_per_sample"], r["peak_mib"], strict=True)]
         print(f"| {m} | " + " | ".join(cells) + " |")
-    print("| retain / system | " + " | ".join(f"{r:.2f}x / {c:.2f}x" for r, c in
-                                           zip(res["ratio"], res["ratio_cpu"], strict=True)) + " |")
+    for suffix in ("", "_bf16"):
+        pairs = zip(res["ratio" + suffix], res["ratio_cpu" + suffix], strict=True)
+        print(f"| retain{suffix} / system | " + " | ".join(f"{r:.2f}x / {c:.2f}x" for r, c in pairs) + " |")
     print(f"wrote {out}")
 
 

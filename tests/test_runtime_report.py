@@ -35,8 +35,20 @@ def test_allocator_table_and_goal(tmp_path):
     md = runtime_markdown(tmp_path)
     assert "| 256 | 100 | 250 | 2.50x | 1300, 4 | 1200, 1400 |" in md
     assert "2.50x, 250 vs 210: met." in md and "Threads on a shared machine" not in md
+    assert "bf16" not in md  # a file without the bf16 mode: its columns and goal line are left out
     (tmp_path / "train_alloc.json").write_text(json.dumps(_alloc(150.0)))
     assert "1.50x, 150 vs 210: NOT met." in runtime_markdown(tmp_path)
+
+
+def test_allocator_table_with_the_bf16_mode(tmp_path):
+    res = _alloc(150.0)
+    res["retain_bf16"] = {"samples_per_s": [230.0, 320.0], "faults_per_sample": [20.0, 4.0], "peak_mib": [410, 1300]}
+    res["ratio_bf16"] = [1.15, 3.2]
+    (tmp_path / "train_alloc.json").write_text(json.dumps(res))
+    md = runtime_markdown(tmp_path)
+    assert "| 256 | 100 | 150 | 1.50x | 320 | 3.20x | 1300, 4 | 1200, 1400 |" in md
+    assert "`wm` (the default): >= 1.8x glibc's and >= batch 16's samples/s: 1.50x, 150 vs 210: NOT met." in md
+    assert "`wm + bf16` (opt-in): >= 1.8x glibc's and >= batch 16's samples/s: 3.20x, 320 vs 230: met." in md
 
 
 def test_contention_table_and_goal(tmp_path):

@@ -17,26 +17,39 @@ SHARED_GOAL = 2.0  # slowdown beside a competing process, at most
 
 
 def alloc_markdown(res: dict) -> list[str]:
-    """Samples/s per batch with each allocator, the ratio, page faults per sample and peak memory."""
+    """Samples/s per batch with each allocator (and, where measured, ``wm``'s with the encoder in bf16), the
+    ratios, page faults per sample and peak memory."""
     sys_, ret, batches = res["system"], res["retain"], res["batch_sizes"]
+    bf16 = res.get("retain_bf16")
     lines = ["## Pixel training and the allocator", "",
              f"Training the pixel model of `{res['config']}` on synthetic episodes, one thread, {res['steps']} timed "
-             f"steps per measurement, each allocator in a fresh process, alternated {res['repeats']} times (median); "
+             f"steps per measurement, each setting in a fresh process, alternated {res['repeats']} times (median); "
              f"{machine_line(res['machine'])}. `glibc` is the system default, `wm` the setting `wm` applies at start "
-             "(freed memory kept for reuse; `WM_ALLOCATOR=system` turns it off).", "",
-             "| batch | samples/s glibc | samples/s wm | wm / glibc | page faults per sample (glibc, wm) | "
-             "peak MiB (glibc, wm) |", "|---|---|---|---|---|---|"]
+             "(freed memory kept for reuse; `WM_ALLOCATOR=system` turns it off)"
+             + (", `wm + bf16` the same with `train.precision: bf16` (the encoder under bfloat16 autocast; "
+                "opt-in)." if bf16 else "."), "",
+             "| batch | samples/s glibc | samples/s wm | wm / glibc | "
+             + ("samples/s wm + bf16 | wm + bf16 / glibc | " if bf16 else "")
+             + "page faults per sample (glibc, wm) | peak MiB (glibc, wm) |",
+             "|---|---|---|---|" + ("---|---|" if bf16 else "") + "---|---|"]
     for i, b in enumerate(batches):
+        extra = f"{bf16['samples_per_s'][i]:.0f} | {res['ratio_bf16'][i]:.2f}x | " if bf16 else ""
         lines.append(f"| {b} | {sys_['samples_per_s'][i]:.0f} | {ret['samples_per_s'][i]:.0f} | "
-                     f"{res['ratio'][i]:.2f}x | "
+                     f"{res['ratio'][i]:.2f}x | {extra}"
                      f"{sys_['faults_per_sample'][i]:.0f}, {ret['faults_per_sample'][i]:.0f} | "
                      f"{sys_['peak_mib'][i]:.0f}, {ret['peak_mib'][i]:.0f} |")
-    last, first = ret["samples_per_s"][-1], ret["samples_per_s"][0]
-    met = res["ratio"][-1] >= ALLOC_GOAL and last >= first
-    lines += ["", f"Goal at batch {batches[-1]}: >= {ALLOC_GOAL}x glibc's and >= batch {batches[0]}'s samples/s: "
-              f"{res['ratio'][-1]:.2f}x, {last:.0f} vs {first:.0f}: {'met' if met else 'NOT met'}.", "",
-              "Command: `python -m benchmarks.train_alloc`", ""]
-    return lines
+    lines += ["", _alloc_goal("`wm` (the default)", ret, res["ratio"], batches)]
+    if bf16:
+        lines.append(_alloc_goal("`wm + bf16` (opt-in)", bf16, res["ratio_bf16"], batches))
+    return [*lines, "", "Command: `python -m benchmarks.train_alloc`", ""]
+
+
+def _alloc_goal(label: str, mode: dict, ratio: list[float], batches: list[int]) -> str:
+    """The goal line of one setting: batch ``batches[-1]`` vs glibc's and vs batch ``batches[0]``."""
+    last, first = mode["samples_per_s"][-1], mode["samples_per_s"][0]
+    met = ratio[-1] >= ALLOC_GOAL and last >= first
+    return (f"Goal at batch {batches[-1]}, {label}: >= {ALLOC_GOAL}x glibc's and >= batch {batches[0]}'s samples/s: "
+            f"{ratio[-1]:.2f}x, {last:.0f} vs {first:.0f}: {'met' if met else 'NOT met'}.")
 
 
 def contention_markdown(res: dict) -> list[str]:
