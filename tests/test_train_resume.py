@@ -168,8 +168,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data, tmp
     reference.fit(stop_after=3)
     real = worldmodel.losses.jepa_loss
 
-    def poisoned(model, reg, batch, mode="autoregressive", step=0):
-        loss, metrics, aux = real(model, reg, batch, mode, step)
+    def poisoned(model, reg, batch, mode="autoregressive", step=0, encode_dtype=None):
+        loss, metrics, aux = real(model, reg, batch, mode, step, encode_dtype)
         return (loss * float("nan") if step >= 5 else loss), metrics, aux
 
     monkeypatch.setattr(worldmodel.losses, "jepa_loss", poisoned)
