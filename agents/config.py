@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from envs.offset import GOAL_VELOCITIES
+from worldmodel.config import PRECISIONS
 
 PLANNERS = ("cem", "icem", "mppi", "gd", "cem_gd")
 AGENTS = ("mpc", "oracle", "oracle-goal", "sim-latent", "random", "gcbc")
 PROTOCOLS = ("task", "offset")
 DISTANCES = ("l2", "cosine")
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)

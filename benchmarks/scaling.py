@@ -23,6 +23,7 @@ Usage: ``python -m benchmarks.scaling [--quick] [--threads 1]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -40,7 +41,6 @@ from envs.dataset import Episodes
 from envs.registration import make_env
 from wm.config import load_config
 from wm.runtime import keep_freed_memory
-from worldmodel.config import TrainConfig
 from worldmodel.model import WorldModel
 from worldmodel.train import Trainer
 
@@ -95,8 +95,7 @@ def warm_trainer(config: str, batch: int, steps: int, threads: int, precision: s
     env = make_env(cfg.env.id, **cfg.env.make_kwargs())
     data = synthetic_episodes(env.observation_space.shape, env.action_space.shape[0])
     env.close()
-    tcfg = TrainConfig(**{**cfg.train.__dict__, "batch_size": batch, "steps": steps + 2, "threads": threads,
-                                    "precision": precision})
+    tcfg = dataclasses.replace(cfg.train, batch_size=batch, steps=steps + 2, threads=threads, precision=precision)
     trainer = Trainer(cfg.model, tcfg, data, progress=False)
     for _ in range(2):
         trainer.train_step()

@@ -24,9 +24,8 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PIXELS = "configs/tworoom_pixels.yaml"
-MODES = ("system", "retain", "retain_bf16")
-ALLOCATOR = {"system": "system", "retain": "retain", "retain_bf16": "retain"}
-PRECISION = {"system": "fp32", "retain": "fp32", "retain_bf16": "bf16"}
+MODES = {"system": ("system", "fp32"), "retain": ("retain", "fp32"), "retain_bf16": ("retain", "bf16")}
+"""Each mode's ``WM_ALLOCATOR`` and ``train.precision``."""
 
 
 def child(batch: int, steps: int, precision: str = "fp32") -> None:
@@ -56,9 +55,10 @@ def child(batch: int, steps: int, precision: str = "fp32") -> None:
 
 def measure(mode: str, batch: int, steps: int) -> dict:
     """One child run in ``mode`` (its allocator and training precision)."""
-    env = {**os.environ, "WM_ALLOCATOR": ALLOCATOR[mode], "OMP_NUM_THREADS": "1"}
+    allocator, precision = MODES[mode]
+    env = {**os.environ, "WM_ALLOCATOR": allocator, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-m", "benchmarks.train_alloc", "--child", str(batch), str(steps),
-                          "--precision", PRECISION[mode]], env=env, capture_output=True, text=True, check=True)
+                          "--precision", precision], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

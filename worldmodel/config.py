@@ -7,7 +7,8 @@ from dataclasses import dataclass
 ENCODERS = ("mlp", "cnn", "vit")
 PREDICTORS = ("mlp", "transformer")
 REGULARIZERS = ("vicreg", "sigreg", "barlow", "infonce", "ema", "vae")
-TRAIN_PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16")
+"""Arithmetic precisions of training (``train.precision``) and planning (``plan.precision``)."""
 PRED_MODES = ("autoregressive", "teacher_forcing")
 
 
@@ -214,4 +215,4 @@ class TrainConfig:
             raise ValueError("planner_episodes: the planner's episodes train the predictor phase; "
                              "set train.predictor_steps > 0")
         _choice("pred_mode", self.pred_mode, PRED_MODES)
-        _choice("precision", self.precision, TRAIN_PRECISIONS)
+        _choice("precision", self.precision, PRECISIONS)

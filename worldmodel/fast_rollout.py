@@ -21,6 +21,7 @@ object is built: rebuild it after the model's weights change.  Gradients flow to
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -87,9 +88,7 @@ def _steps(w: torch.Tensor, seq: torch.Tensor, horizon: int,
     return torch.stack(out, dim=1)
 
 
-_SCRIPTED: list = []
-
-
+@functools.cache
 def _script() -> Callable[..., torch.Tensor]:
     """:func:`_steps` compiled by TorchScript, once per process (on first use); the plain function where
     this torch cannot script it.
@@ -101,14 +100,12 @@ def _script() -> Callable[..., torch.Tensor]:
     bfloat16 rollouts run the plain function: scripted, ``addmm`` in bfloat16 rounds the product before
     adding the bias (eager adds it inside the GEMM, which is more accurate).
     """
-    if not _SCRIPTED:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                _SCRIPTED.append(torch.jit.script(_steps))
-        except Exception:  # any failure to script leaves the eager loop: same results, slower
-            _SCRIPTED.append(_steps)
-    return _SCRIPTED[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(_steps)
+    except Exception:  # any failure to script leaves the eager loop: same results, slower
+        return _steps
 
 
 class MLPRollout:
@@ -159,7 +156,7 @@ class MLPRollout:
         layers = (self.wz_t, self.wa_slots, self.b1, self.weights, self.biases, self.norm_weights, self.norm_biases)
         loop = _script() if self.dtype == torch.float32 else _steps
         return loop(self._window(z0), self._action_seq(actions, past), actions.shape[1], layers, self.eps,
-                         self.c, shared, inplace)
+                    self.c, shared, inplace)
 
 
 def planning_rollout(model, dtype: torch.dtype = torch.float32) -> Rollout:
