@@ -17,7 +17,7 @@ def latent_distance(z: torch.Tensor, z_goal: torch.Tensor, kind: str = "l2") -> 
         return (z - z_goal).pow(2).sum(-1)
     if kind == "cosine":
         return 1 - F.cosine_similarity(z, z_goal.expand_as(z), dim=-1)
-    raise ValueError(f"distance: unknown {kind!r}")
+    raise ValueError("distance: unknown '" + kind + "'")  # no f-string: TorchScript compiles this (fused_cost)
 
 
 def horizon_cost(dist: torch.Tensor, running_weight: float = 0.0, terminal_steps: int = 1) -> torch.Tensor:

@@ -11,6 +11,7 @@ import torch
 
 from agents.config import PlanConfig
 from agents.costs import goal_cost
+from agents.fused_cost import FusedCost, fused_cost
 from agents.planners import Planner
 from agents.population import PopulationSplitter
 from agents.protocol import BaseAgent
@@ -98,6 +99,7 @@ class MPCAgent(RecedingHorizonAgent):
         self._frames: deque[np.ndarray] = deque(maxlen=(model.cfg.history - 1) * model.frameskip + 1)
         self._actions: deque[np.ndarray] = deque(maxlen=(model.cfg.history - 1) * model.frameskip)
         self._past: torch.Tensor | None = None  # model actions taken from the start window's latents
+        self._fused: FusedCost | None = None  # the cost of the current plan's start in one compiled call
 
     def _encode(self, obs: np.ndarray) -> torch.Tensor:
         with torch.no_grad():  # not inference_mode: gradient planners differentiate through these latents
@@ -121,6 +123,11 @@ class MPCAgent(RecedingHorizonAgent):
         """The start of the plan: the latent of ``obs`` ``(D,)``, or with ``history: c > 1`` the latents
         of the last ``c`` observations ``frameskip`` env steps apart, ``(1, c, D)`` oldest first (the
         episode's first observation stands in for those before it)."""
+        self._start(obs)
+        self._fused = fused_cost(self._roll, self._z0, self._past, self.frameskip, self._z_goal, self.cfg)
+
+    def _start(self, obs: np.ndarray) -> None:
+        """Sets ``self._z0`` (and ``self._past``) for a plan from ``obs``, as :meth:`_begin` describes."""
         c = self.model.cfg.history
         if c == 1:
             self._z0 = self._encode(obs)
@@ -157,7 +164,10 @@ class MPCAgent(RecedingHorizonAgent):
         return self.split(self._score, actions)
 
     def _score(self, actions: torch.Tensor) -> torch.Tensor:
-        """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread."""
+        """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread: one compiled call where the
+        rollout allows it (:mod:`agents.fused_cost`; the same costs), else the model's rollout and the goal cost."""
+        if self._fused is not None and not (actions.requires_grad and torch.is_grad_enabled()):
+            return self._fused(actions).cpu()
         with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
             z = self.model.rollout_env_actions(self._z0, actions, self._roll, self._past)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight,

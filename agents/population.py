@@ -5,14 +5,17 @@ Torch's own intra-op threads split each op of a rollout across cores. For a plan
 machine with ``OMP_WAIT_POLICY=PASSIVE`` every op then pays for waking the sleeping workers:
 two intra-op threads plan *slower* than one (``benchmarks/plan_speed.py``). Splitting the
 population instead runs whole rollouts side by side: slice ``i`` of the ``(N, H, A)`` candidates
-is rolled out and scored on thread ``i`` with one torch thread, and the costs are concatenated.
-Torch releases the GIL inside its ops, so the slices run in parallel; rows never interact, so
+is rolled out and scored on thread ``i`` with one torch thread (slice 0 on the calling thread, its torch
+thread count set to one for that slice), and the costs are concatenated.
+Torch releases the GIL inside its ops, and the latent agent scores a slice in one compiled call
+(:mod:`agents.fused_cost`), so the slices run in parallel; rows never interact, so
 the costs are those of the unsplit call (bit-identical on the CPUs tested, see the tests).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -23,6 +26,25 @@ MIN_ROWS = 32
 
 def _one_torch_thread() -> None:
     torch.set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _one_torch_thread_here() -> Iterator[None]:
+    """The calling thread on one torch thread for the block (its slice must not wake intra-op workers)."""
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _score(fn: Callable[[torch.Tensor], torch.Tensor], chunk: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():  # grad mode is per thread: the caller's no_grad does not reach the pool's
+        return fn(chunk)
 
 
 class PopulationSplitter:
@@ -50,12 +72,11 @@ class PopulationSplitter:
         n = self.slices(actions.shape[0])
         if n == 1 or (actions.requires_grad and torch.is_grad_enabled()):
             return fn(actions)
-        pool = self._executor(n)
-
-        def score(chunk: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():  # grad mode is per thread: the caller's no_grad does not reach here
-                return fn(chunk)
-        return torch.cat(list(pool.map(score, actions.tensor_split(n))))
+        chunks = actions.tensor_split(n)
+        futures = [self._executor(n - 1).submit(_score, fn, chunk) for chunk in chunks[1:]]
+        with _one_torch_thread_here():  # the calling thread scores the first slice: one thread fewer to wake
+            first = _score(fn, chunks[0])
+        return torch.cat([first, *(f.result() for f in futures)])
 
     def _executor(self, n: int) -> ThreadPoolExecutor:
         if self._pool is None or self._size != n:

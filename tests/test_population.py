@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 
 import pytest
 import torch
@@ -92,3 +93,23 @@ def test_bad_thread_counts_are_refused():
         PopulationSplitter(-1)
     with pytest.raises(ValueError, match="plan_threads"):
         EvalConfig(plan_threads=-1)
+
+
+def test_every_slice_runs_on_one_torch_thread_and_the_callers_count_returns():
+    seen: dict[str, int] = {}
+    split = PopulationSplitter(3)
+
+    def fn(a):
+        seen[threading.current_thread().name] = torch.get_num_threads()
+        return a.sum(dim=(1, 2))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for _ in range(3):
+            split(fn, torch.ones(120, 2, 2))
+        assert torch.get_num_threads() == 2  # restored after the caller's own slice
+    finally:
+        torch.set_num_threads(before)
+        split.close()
+    assert threading.current_thread().name in seen  # slice 0 on the calling thread
+    assert len(seen) == 3 and set(seen.values()) == {1}

@@ -32,6 +32,10 @@ from torch import nn
 from worldmodel.predictors import ResidualMLPPredictor, pad_actions, pad_window
 
 Rollout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Layers = tuple[torch.Tensor, list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor],
+               list[torch.Tensor], list[torch.Tensor]]
+"""The weights of the scripted loop: ``W_z^T``, the action slots, ``b1``, then per later Linear its ``W^T`` and
+bias, and per hidden layer its LayerNorm weight and bias (empty lists: no norm)."""
 
 
 def _blocks(net: nn.Sequential) -> tuple[list[nn.Linear], list[nn.Module]]:
@@ -58,10 +62,8 @@ def _action_terms(seq: torch.Tensor, slots: list[torch.Tensor], b1: torch.Tensor
     return proj
 
 
-def _steps(w: torch.Tensor, seq: torch.Tensor, horizon: int,
-           layers: tuple[torch.Tensor, list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor],
-                         list[torch.Tensor], list[torch.Tensor]],
-           eps: float, c: int, shared: bool, inplace: bool) -> torch.Tensor:
+def _steps(w: torch.Tensor, seq: torch.Tensor, horizon: int, layers: Layers, eps: float, c: int, shared: bool,
+           inplace: bool) -> torch.Tensor:
     """The rollout: ``w`` the first window (``(B, D)``, or ``(B, c, D)``), ``seq`` the model actions
     (:meth:`MLPRollout._action_seq`), ``layers`` the weights of :class:`MLPRollout` -> ``(B, H, D)``.
     Compiled by TorchScript (:func:`_script`): it runs without Python's per-op overhead and without
@@ -148,15 +150,46 @@ class MLPRollout:
             seq = torch.cat([pad_actions(before, self.ca - 1), seq], dim=1)
         return seq
 
+    @property
+    def layers(self) -> Layers:
+        """The weights :func:`_steps` takes, in its order."""
+        return (self.wz_t, self.wa_slots, self.b1, self.weights, self.biases, self.norm_weights, self.norm_biases)
+
     def __call__(self, z0: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
         """``z0 (B, D)`` or ``(B, W, D)``, ``actions (B, H, k*A)`` (``past (B, W - 1, k*A)``: the actions taken
         from the history's latents, for ``action_history`` predictors) -> predicted latents ``(B, H, D)`` (float32)."""
         inplace = not (torch.is_grad_enabled() and actions.requires_grad)  # autograd forbids it on saved views
         shared = actions.shape[0] > 1 and z0.stride(0) == 0  # every row starts from the same z0
-        layers = (self.wz_t, self.wa_slots, self.b1, self.weights, self.biases, self.norm_weights, self.norm_biases)
         loop = _script() if self.dtype == torch.float32 else _steps
-        return loop(self._window(z0), self._action_seq(actions, past), actions.shape[1], layers, self.eps,
+        return loop(self._window(z0), self._action_seq(actions, past), actions.shape[1], self.layers, self.eps,
                     self.c, shared, inplace)
+
+    def start(self, z0: torch.Tensor, past: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One start shared by a population, prepared once for :func:`env_steps`: ``z0 (D,)``, ``(1, D)`` or
+        ``(1, W, D)`` -> the first window ``(1, D)`` / ``(1, c, D)``; ``past (1, W - 1, k*A)`` or None -> the
+        model actions before the first step ``(1, ca - 1, k*A)`` (None without an action window)."""
+        window = self._window(z0.reshape(1, -1) if z0.ndim == 1 else z0)
+        if self.ca == 1:
+            return window, None
+        before = past if past is not None else window.new_zeros(1, 0, self.wa_slots[0].shape[1])
+        return window, pad_actions(before.to(self.dtype), self.ca - 1)
+
+
+def env_steps(window: torch.Tensor, prefix: torch.Tensor | None, actions: torch.Tensor, frameskip: int,
+              layers: Layers, eps: float, c: int) -> torch.Tensor:
+    """The float32 rollout of env actions ``(B, H, A)`` (each held ``frameskip`` env steps) from one start
+    shared by every row (``window, prefix`` of :meth:`MLPRollout.start`) -> ``(B, H, D)``, without autograd.
+
+    The same ops as :meth:`WorldModel.rollout_env_actions` through an :class:`MLPRollout` (bit-identical),
+    written to be compiled with its caller in one TorchScript function, so that a population slice holds
+    the GIL only to enter it (``agents/fused_cost.py``).
+    """
+    b, h, a = actions.shape[0], actions.shape[1], actions.shape[2]
+    seq = actions.unsqueeze(-2).expand(b, h, frameskip, a).reshape(b, h, frameskip * a)
+    if prefix is not None:
+        seq = torch.cat([prefix.expand(b, -1, -1), seq], dim=1)
+    w = window.expand(b, -1) if c == 1 else window.expand(b, -1, -1)
+    return _steps(w, seq, h, layers, eps, c, b > 1, True)
 
 
 def planning_rollout(model, dtype: torch.dtype = torch.float32) -> Rollout:
