@@ -50,6 +50,7 @@ class FusedCost:
 
     def __init__(self, roll: MLPRollout, z0: torch.Tensor, past: torch.Tensor | None, frameskip: int,
                  z_goal: torch.Tensor, plan: PlanConfig):
+        _script()  # compiled here, in the planning thread, before population slices call it from several threads
         self.window, self.prefix = roll.start(z0, past)
         self.layers, self.eps, self.c, self.frameskip = roll.layers, roll.eps, roll.c, frameskip
         self.z_goal, self.plan = z_goal, plan

@@ -25,6 +25,10 @@ MIN_ROWS = 32
 
 
 def _one_torch_thread() -> None:
+    """A pool thread's initializer. Torch sets a thread's count from the process-wide one at the thread's
+    first parallel call, once: that first call is made here, before setting one, so that a later change
+    of the process-wide count (the caller restoring its own) does not reach this thread."""
+    torch.get_num_threads()
     torch.set_num_threads(1)
 
 

@@ -133,6 +133,8 @@ class MLPRollout:
             self.norm_weights = [n.weight.detach().to(dtype) for n in norms if isinstance(n, nn.LayerNorm)]
             self.norm_biases = [n.bias.detach().to(dtype) for n in norms if isinstance(n, nn.LayerNorm)]
             self.eps = next((n.eps for n in norms if isinstance(n, nn.LayerNorm)), 1e-5)
+        if dtype == torch.float32:
+            _script()  # compiled once, here, not by several population threads at their first call
 
     def _window(self, z0: torch.Tensor) -> torch.Tensor:
         """``z0 (B, D)`` or ``(B, W, D)`` -> the first input window: ``(B, D)`` (``c = 1``) or ``(B, c, D)``."""
