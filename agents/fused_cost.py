@@ -11,15 +11,13 @@ Python path's bit for bit (``tests/test_fused_cost.py``).
 
 from __future__ import annotations
 
-import functools
-import warnings
 from collections.abc import Callable
 
 import torch
 
 from agents.config import PlanConfig
 from agents.costs import goal_cost
-from worldmodel.fast_rollout import Layers, MLPRollout, env_steps
+from worldmodel.fast_rollout import Layers, MLPRollout, compiled, env_steps
 
 
 def _costs(window: torch.Tensor, prefix: torch.Tensor | None, actions: torch.Tensor, frameskip: int,
@@ -30,15 +28,9 @@ def _costs(window: torch.Tensor, prefix: torch.Tensor | None, actions: torch.Ten
     return goal_cost(z, z_goal, kind, running_weight, terminal_steps)
 
 
-@functools.cache
 def _script() -> Callable[..., torch.Tensor]:
-    """:func:`_costs` compiled by TorchScript once per process; the plain function where that fails."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.script(_costs)
-    except Exception:  # the same costs, computed op by op
-        return _costs
+    """:func:`_costs` compiled by TorchScript once per process (:func:`worldmodel.fast_rollout.compiled`)."""
+    return compiled(_costs)
 
 
 class FusedCost:

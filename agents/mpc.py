@@ -166,9 +166,10 @@ class MPCAgent(RecedingHorizonAgent):
     def _score(self, actions: torch.Tensor) -> torch.Tensor:
         """The latent cost of ``actions (N, H, A)`` -> ``(N,)``, in this thread: one compiled call where the
         rollout allows it (:mod:`agents.fused_cost`; the same costs), else the model's rollout and the goal cost."""
-        if self._fused is not None and not (actions.requires_grad and torch.is_grad_enabled()):
+        grad = actions.requires_grad and torch.is_grad_enabled()
+        if self._fused is not None and not grad:
             return self._fused(actions).cpu()
-        with torch.inference_mode(not (actions.requires_grad and torch.is_grad_enabled())):
+        with torch.inference_mode(not grad):
             z = self.model.rollout_env_actions(self._z0, actions, self._roll, self._past)
             return goal_cost(z, self._z_goal, self.cfg.distance, self.cfg.running_weight,
                              self.cfg.terminal_steps).cpu()

@@ -36,9 +36,6 @@ def _one_torch_thread() -> None:
 def _one_torch_thread_here() -> Iterator[None]:
     """The calling thread on one torch thread for the block (its slice must not wake intra-op workers)."""
     before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
     torch.set_num_threads(1)
     try:
         yield

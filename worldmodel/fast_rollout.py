@@ -91,23 +91,28 @@ def _steps(w: torch.Tensor, seq: torch.Tensor, horizon: int, layers: Layers, eps
 
 
 @functools.cache
+def compiled(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """``fn`` compiled by TorchScript, once per process and function; ``fn`` itself where this torch cannot
+    script it (the same results, op by op). TorchScript's deprecation warning is silenced here only."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.script(fn)
+    except Exception:
+        return fn
+
+
 def _script() -> Callable[..., torch.Tensor]:
-    """:func:`_steps` compiled by TorchScript, once per process (on first use); the plain function where
-    this torch cannot script it.
+    """:func:`_steps` compiled (:func:`compiled`), on first use.
 
     TorchScript, not ``torch.compile``: the scripted loop runs the same ATen kernels in the same order
     (bit-identical to the eager loop), compiles in well under a second, and releases the GIL; inductor
     took 22 s to compile, was not faster at these shapes and changed the floats
-    (``benchmarks/compile_check.py``). TorchScript's deprecation warning is silenced here only.
+    (``benchmarks/compile_check.py``).
     bfloat16 rollouts run the plain function: scripted, ``addmm`` in bfloat16 rounds the product before
     adding the bias (eager adds it inside the GEMM, which is more accurate).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.script(_steps)
-    except Exception:  # any failure to script leaves the eager loop: same results, slower
-        return _steps
+    return compiled(_steps)
 
 
 class MLPRollout:
