@@ -55,6 +55,7 @@ INTENDED: dict[str, dict] = {
                                     "plan": {"samples": 300, "iterations": 20, "elites": 30},
                                     "eval": {"offset_goal_velocity": "zero"}},
     "configs/pointmaze_state.yaml": {"model": {"smooth_coeff": 20.0}},
+    "configs/tworoom_pixels.yaml": {"model": {"hidden_dim": 128}},
     # a bench task's own overrides (its ``set``), changed on purpose
     "configs/bench/tworoom_state.yaml": {"eval": {"offset_agents": ["mpc", "sim-latent", "oracle-goal", "random"],
                                                   "offset_goal_velocity": "zero"}},
@@ -119,7 +120,7 @@ def test_every_shipped_config_is_covered():
     new = {"configs/tworoom_pixels_regularizers.yaml",  # the comparison's shared base, added with bases
            "configs/antmaze_state.yaml",                 # added after the fixture (no flat predecessor)
            "configs/pointmaze_medium_state.yaml", "configs/pointmaze_medium_pixels.yaml",
-           "configs/tworoom_small_pixels.yaml"}            # the narrow predictor of the plan-speed target
+           "configs/tworoom_wide_pixels.yaml"}             # the width-256 TwoRoom pixel model
     assert shipped - new <= set(BEFORE) and shipped >= {k for k in BEFORE if ":" not in k}
 
 

@@ -194,15 +194,15 @@ def test_swm_solvers_plan_behind_our_interface():
     assert cost(plans[1][None]) < cost(torch.zeros(1, 3, 2)) / 2, plans[1]
 
 
-def test_small_model_plan_speed_gets_its_own_section_and_command(tmp_path):
+def test_wide_model_plan_speed_gets_its_own_section_and_command(tmp_path):
     default = {**fake_plan_speed(), "config": "configs/tworoom_pixels.yaml"}
-    small = {**fake_plan_speed(), "config": "configs/tworoom_small_pixels.yaml", "overrides": ["plan.horizon=5"]}
-    small["runs"][0]["plan_ms"]["fp32"] = 81.5
+    wide = {**fake_plan_speed(), "config": "configs/tworoom_wide_pixels.yaml", "overrides": ["plan.horizon=5"]}
+    wide["runs"][0]["plan_ms"]["fp32"] = 81.5
     (tmp_path / "plan_speed.json").write_text(json.dumps(default))
-    (tmp_path / "plan_speed_small.json").write_text(json.dumps(small))
+    (tmp_path / "plan_speed_wide.json").write_text(json.dumps(wide))
     md = speed_markdown(tmp_path, link_dir="r")
-    assert md.index("## Planning speed\n") < md.index("## Planning speed (`tworoom_small_pixels`)")
+    assert md.index("## Planning speed\n") < md.index("## Planning speed (`tworoom_wide_pixels`)")
     assert "Command: `python -m benchmarks.plan_speed`" in md
-    assert ("Command: `python -m benchmarks.plan_speed --config configs/tworoom_small_pixels.yaml "
-            "--set plan.horizon=5 --out r/plan_speed_small.json`") in md
+    assert ("Command: `python -m benchmarks.plan_speed --config configs/tworoom_wide_pixels.yaml "
+            "--set plan.horizon=5 --out r/plan_speed_wide.json`") in md
     assert "| 2 | 150.0 | 81.5 |" in md

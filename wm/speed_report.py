@@ -27,7 +27,7 @@ def machine_line(m: dict) -> str:
 
 
 DEFAULT_PLAN_CONFIG = "configs/tworoom_pixels.yaml"  # the model benchmarks.plan_speed times by default
-PLAN_SPEED_FILES = ("plan_speed.json", "plan_speed_small.json")  # the first is its default output
+PLAN_SPEED_FILES = ("plan_speed.json", "plan_speed_wide.json")  # the first is its default output
 
 
 def _plan_speed_command(res: dict, path: str) -> str:
@@ -158,8 +158,8 @@ def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> s
     """Markdown of ``results_dir``'s plan-speed files, ``scaling.json`` and ``swm_compare.json`` ("" when all
     are absent).
 
-    ``plan_speed.json`` (the default model) and ``plan_speed_small.json`` (the width-128 predictor
-    of ``configs/tworoom_small_pixels.yaml``) are rendered, in that order.  ``link_dir`` is where
+    ``plan_speed.json`` (the default model, the width-128 predictor of ``configs/tworoom_pixels.yaml``) and
+    ``plan_speed_wide.json`` (width 256, ``configs/tworoom_wide_pixels.yaml``) are rendered, in that order.  ``link_dir`` is where
     the results are linked from (relative to the markdown file).
     """
     results_dir = Path(results_dir)
