@@ -159,8 +159,8 @@ def speed_markdown(results_dir: Path, link_dir: str = "benchmarks/results") -> s
     are absent).
 
     ``plan_speed.json`` (the default model, the width-128 predictor of ``configs/tworoom_pixels.yaml``) and
-    ``plan_speed_wide.json`` (width 256, ``configs/tworoom_wide_pixels.yaml``) are rendered, in that order.  ``link_dir`` is where
-    the results are linked from (relative to the markdown file).
+    ``plan_speed_wide.json`` (width 256, ``configs/tworoom_wide_pixels.yaml``) are rendered, in that order.
+    ``link_dir`` is where the results are linked from (relative to the markdown file).
     """
     results_dir = Path(results_dir)
     parts = []
