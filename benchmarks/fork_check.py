@@ -22,6 +22,7 @@ Usage: ``python -m benchmarks.fork_check [--procs 30]``; results go to
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -102,6 +103,18 @@ def speed(args: argparse.Namespace) -> dict:
             "pool_over_fork": pool / fork, "costs_equal": equal_costs, "plans_equal": equal_plans}
 
 
+def speed_in_child(argv: list[str]) -> dict:
+    """:func:`speed` in a fresh process given this one's options ``argv`` (its forks do not share this
+    process's exit), with that process's return code."""
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.fork_check", "--speed-worker", *argv],
+                         capture_output=True, text=True, env=env, check=False)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"fork_check speed worker failed (return code {out.returncode}):\n{out.stderr[-3000:]}")
+    return {**json.loads(lines[-1]), "worker_return_code": out.returncode}
+
+
 MINIMAL = """
 import torch
 def f(x: torch.Tensor) -> torch.Tensor:
@@ -153,14 +166,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--procs", type=int, default=30, help="fresh processes per exit check")
     ap.add_argument("--out", type=Path, default=RESULTS / "fork_check.json")
     ap.add_argument("--exit-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--speed-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.exit_worker:
         exit_worker(args.config)
         return
+    if args.speed_worker:
+        print(json.dumps(speed(args)), flush=True)
+        return
     res = {"config": args.config, "machine": machine_info(),
            "budget": {"samples": args.samples, "iterations": args.iterations, "horizon": args.horizon,
                       "repeats": args.repeats},
-           "speed": speed(args),
+           "speed": speed_in_child(sys.argv[1:] if argv is None else argv),
            "exit": exits([sys.executable, "-m", "benchmarks.fork_check", "--exit-worker", "--config", args.config],
                          args.procs),
            "exit_minimal": exits_minimal(args.procs)}
@@ -168,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     s, e, m = res["speed"], res["exit"], res["exit_minimal"]
     print(f"plan on 2 cores: pool split {s['pool_split_ms']:.1f} ms, fork split {s['fork_split_ms']:.1f} ms "
           f"(pool / fork {s['pool_over_fork']:.2f}), one thread {s['one_thread_ms']:.1f} ms; costs equal "
-          f"{s['costs_equal']}, plans equal {s['plans_equal']}")
+          f"{s['costs_equal']}, plans equal {s['plans_equal']}; that process's return code "
+          f"{s['worker_return_code']}")
     print(f"fork split processes ending abnormally: {e['abnormal']} of {e['procs']} (return codes "
           f"{e['return_codes']}, {e['stderr']!r}); plain-torch fork script: {m['abnormal']} of {m['procs']}")
     print(f"wrote {args.out}")
