@@ -8,10 +8,10 @@ measured here forks the slices from inside one TorchScript call onto torch's int
 * ``speed``: a full CEM plan (``--samples`` x ``--iterations``, horizon ``--horizon``) of the
   pixel model of ``--config``, pool split vs fork split vs one thread, timed round-robin;
   whether the fork split's costs and plan equal the pool's bit for bit.
-* ``exit``: ``--procs`` fresh processes that score a population with the fork split and exit;
-  how many ended abnormally (a process killed by a signal has a negative return code).
-* ``exit_minimal``: the same with a ten-line script of plain torch ops and no project code,
-  which tells a torch defect from one of ours.
+* ``exit_checks``: ``--procs`` fresh processes that score a population with the fork split and exit,
+  and as many running a ten-line script of plain torch ops and no project code (which tells a torch
+  defect from one of ours), each on an idle machine and beside ``--competitors`` processes that keep
+  cores busy: how many ended abnormally (a process killed by a signal has a negative return code).
 
 (``torch.jit.fork`` and ``torch.jit.wait`` also warn that they are deprecated in this torch.)
 
@@ -130,22 +130,44 @@ for _ in range(5):
 """
 
 
-def exits(cmd: list[str], procs: int) -> dict:
-    """Return codes of ``procs`` runs of ``cmd`` (one thread each): how many ended abnormally, and the
-    last line of the first abnormal run's stderr."""
+COMPETITOR = "import torch; torch.set_num_threads(1); a = torch.randn(512, 512)\nwhile True: a = torch.tanh(a @ a)"
+"""A process that keeps one core busy (the exit check's load)."""
+
+
+def exits(cmd: list[str], procs: int, competitors: int = 0) -> dict:
+    """Return codes of ``procs`` runs of ``cmd`` (one thread each) while ``competitors`` processes keep cores
+    busy: how many ended abnormally, and the last line of the first abnormal run's stderr."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    runs = [subprocess.run(cmd, capture_output=True, text=True, env=env, check=False) for _ in range(procs)]
+    busy = [subprocess.Popen([sys.executable, "-c", COMPETITOR], env=env) for _ in range(competitors)]
+    try:
+        runs = [subprocess.run(cmd, capture_output=True, text=True, env=env, check=False) for _ in range(procs)]
+    finally:
+        for b in busy:
+            b.kill()
+            b.wait()
     bad = [r for r in runs if r.returncode != 0]
-    return {"procs": procs, "abnormal": len(bad), "return_codes": sorted({r.returncode for r in runs}),
+    return {"procs": procs, "competitors": competitors, "abnormal": len(bad),
+            "return_codes": sorted({r.returncode for r in runs}),
             "stderr": bad[0].stderr.strip().splitlines()[-1] if bad and bad[0].stderr.strip() else ""}
 
 
-def exits_minimal(procs: int) -> dict:
+def exits_minimal(procs: int, competitors: int = 0) -> dict:
     """:func:`exits` of :data:`MINIMAL` (TorchScript needs the source in a file)."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "fork_minimal.py"
         script.write_text(MINIMAL)
-        return exits([sys.executable, str(script)], procs)
+        return exits([sys.executable, str(script)], procs, competitors)
+
+
+def exit_checks(args: argparse.Namespace) -> list[dict]:
+    """:func:`exits` of the planner's fork split and of :data:`MINIMAL`, on an idle machine and beside
+    ``--competitors`` busy processes."""
+    planner = [sys.executable, "-m", "benchmarks.fork_check", "--exit-worker", "--config", args.config]
+    out = []
+    for competitors in (0, args.competitors):
+        out.append({"script": "planner", **exits(planner, args.procs, competitors)})
+        out.append({"script": "plain-torch", **exits_minimal(args.procs, competitors)})
+    return out
 
 
 def exit_worker(config: str) -> None:
@@ -163,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--horizon", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--procs", type=int, default=30, help="fresh processes per exit check")
+    ap.add_argument("--procs", type=int, default=20, help="fresh processes per exit check")
+    ap.add_argument("--competitors", type=int, default=2, help="busy processes beside the loaded exit checks")
     ap.add_argument("--out", type=Path, default=RESULTS / "fork_check.json")
     ap.add_argument("--exit-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--speed-worker", action="store_true", help=argparse.SUPPRESS)
@@ -178,17 +201,16 @@ def main(argv: list[str] | None = None) -> None:
            "budget": {"samples": args.samples, "iterations": args.iterations, "horizon": args.horizon,
                       "repeats": args.repeats},
            "speed": speed_in_child(sys.argv[1:] if argv is None else argv),
-           "exit": exits([sys.executable, "-m", "benchmarks.fork_check", "--exit-worker", "--config", args.config],
-                         args.procs),
-           "exit_minimal": exits_minimal(args.procs)}
+           "exit_checks": exit_checks(args)}
     write_artifact(res, args.out)
-    s, e, m = res["speed"], res["exit"], res["exit_minimal"]
+    s = res["speed"]
     print(f"plan on 2 cores: pool split {s['pool_split_ms']:.1f} ms, fork split {s['fork_split_ms']:.1f} ms "
           f"(pool / fork {s['pool_over_fork']:.2f}), one thread {s['one_thread_ms']:.1f} ms; costs equal "
           f"{s['costs_equal']}, plans equal {s['plans_equal']}; that process's return code "
           f"{s['worker_return_code']}")
-    print(f"fork split processes ending abnormally: {e['abnormal']} of {e['procs']} (return codes "
-          f"{e['return_codes']}, {e['stderr']!r}); plain-torch fork script: {m['abnormal']} of {m['procs']}")
+    for c in res["exit_checks"]:
+        print(f"{c['script']} fork script, {c['competitors']} busy core(s) beside it: {c['abnormal']} of "
+              f"{c['procs']} processes ended abnormally (return codes {c['return_codes']}, {c['stderr']!r})")
     print(f"wrote {args.out}")
 
 

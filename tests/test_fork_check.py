@@ -34,8 +34,8 @@ def test_the_fork_splits_costs_equal_the_unsplit_costs():
 
 def test_exits_counts_abnormal_ends():
     ok = exits([sys.executable, "-c", "pass"], 2)
-    assert ok == {"procs": 2, "abnormal": 0, "return_codes": [0], "stderr": ""}
-    bad = exits([sys.executable, "-c", "import sys; sys.exit('boom')"], 2)
+    assert ok == {"procs": 2, "competitors": 0, "abnormal": 0, "return_codes": [0], "stderr": ""}
+    bad = exits([sys.executable, "-c", "import sys; sys.exit('boom')"], 2, competitors=1)
     assert bad["abnormal"] == 2 and bad["return_codes"] == [1] and bad["stderr"] == "boom"
 
 
