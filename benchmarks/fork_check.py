@@ -15,7 +15,7 @@ measured here forks the slices from inside one TorchScript call onto torch's int
 
 (``torch.jit.fork`` and ``torch.jit.wait`` also warn that they are deprecated in this torch.)
 
-Usage: ``python -m benchmarks.fork_check [--procs 30]``; results go to
+Usage: ``python -m benchmarks.fork_check [--procs 20] [--competitors 2]``; results go to
 ``benchmarks/results/fork_check.json``.
 """
 
@@ -33,6 +33,8 @@ import torch
 
 from agents.config import PlanConfig
 from agents.fused_cost import _costs
+from agents.population import _one_torch_thread_here
+from benchmarks.threads_contention import COMPETITOR
 from benchmarks.timing import interleaved_medians, machine_info, write_artifact
 from worldmodel.fast_rollout import Layers, compiled
 
@@ -70,14 +72,9 @@ def _planner(config: str, plan: PlanConfig):
     fc, script = agent._fused, compiled(_fork_costs)
 
     def fork_cost(actions: torch.Tensor) -> torch.Tensor:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                return script(fc.window, fc.prefix, actions, fc.frameskip, fc.layers, fc.eps, fc.c, fc.z_goal,
-                              plan.distance, plan.running_weight, plan.terminal_steps, 2)
-        finally:
-            torch.set_num_threads(before)
+        with _one_torch_thread_here(), torch.inference_mode():  # as the pool's calling thread scores its slice
+            return script(fc.window, fc.prefix, actions, fc.frameskip, fc.layers, fc.eps, fc.c, fc.z_goal,
+                          plan.distance, plan.running_weight, plan.terminal_steps, 2)
     return agent, fork_cost
 
 
@@ -130,13 +127,10 @@ for _ in range(5):
 """
 
 
-COMPETITOR = "import torch; torch.set_num_threads(1); a = torch.randn(512, 512)\nwhile True: a = torch.tanh(a @ a)"
-"""A process that keeps one core busy (the exit check's load)."""
-
-
 def exits(cmd: list[str], procs: int, competitors: int = 0) -> dict:
     """Return codes of ``procs`` runs of ``cmd`` (one thread each) while ``competitors`` processes keep cores
-    busy: how many ended abnormally, and the last line of the first abnormal run's stderr."""
+    busy (:data:`benchmarks.threads_contention.COMPETITOR`): how many ended abnormally, and the last line of
+    the first abnormal run's stderr."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     busy = [subprocess.Popen([sys.executable, "-c", COMPETITOR], env=env) for _ in range(competitors)]
     try:
