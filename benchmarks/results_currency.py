@@ -1,0 +1,88 @@
+"""Are the bench rows current?  Each results file's commits against the checkout's library code.
+
+A bench row (``benchmarks/results/<task>.json``) records the commit its ``wm bench`` process started at
+(``git_commit``, and whether the library was dirty), and each training seed added later by
+``wm bench --add-seeds`` its own. A commit is *current* when the library's code and configs
+(``wm.provenance.LIBRARY_PATHS``) are the same there as at ``--rev`` (commits that touch only docs, tests
+or benchmarks keep it current); otherwise the library files that changed since are listed, and the row
+must be regenerated (``wm bench --only <task>``) before its numbers describe the code.
+
+Usage: ``python -m benchmarks.results_currency [--results DIR] [--rev HEAD]``; exits 1 when a row is
+stale, was made from a dirty tree, or names a commit this clone does not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from wm.provenance import LIBRARY_PATHS
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def library_changes(commit: str, rev: str = "HEAD", repo: Path = ROOT) -> list[str] | None:
+    """The library files that differ between ``commit`` and ``rev`` (``[]``: current; None: unknown commit)."""
+    out = subprocess.run(["git", "diff", "--name-only", commit, rev, "--", *LIBRARY_PATHS], cwd=repo,
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout.split() if out.returncode == 0 else None
+
+
+def row_commits(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[{seeds, commit, dirty}]``: the row's own commit with the seeds trained in its process, then each
+    seed added later (``wm bench --add-seeds``, which records its own commit)."""
+    runs = record.get("seed_runs") or [{"seed": 0}]
+    shared = ",".join(str(r["seed"]) for r in runs if "git_commit" not in r)
+    first = {"seeds": shared, "commit": record["git_commit"], "dirty": record.get("git_dirty")}
+    return [first] + [{"seeds": str(r["seed"]), "commit": r["git_commit"], "dirty": r.get("git_dirty")}
+                      for r in runs if "git_commit" in r]
+
+
+def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
+    """One entry per bench row and recorded commit: ``{row, seeds, commit, dirty, changed, current}``.
+
+    Bench rows are the results files with ``seed_runs`` (other artifacts there are benchmark outputs)."""
+    entries = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        record = json.loads(path.read_text())
+        if "seed_runs" not in record:
+            continue
+        for c in row_commits(record):
+            changed = library_changes(c["commit"], rev, repo)
+            entries.append({"row": path.stem, **c, "changed": changed,
+                            "current": changed == [] and c["dirty"] is False})
+    return entries
+
+
+def _why(e: dict[str, Any]) -> str:
+    """The table's last column: what keeps an entry from being current."""
+    if e["changed"] is None:
+        return "commit not in this clone"
+    parts = [f"{len(e['changed'])} library files changed since: {', '.join(e['changed'][:4])}"
+             + (" ..." if len(e["changed"]) > 4 else "")] if e["changed"] else []
+    parts += ["made from a dirty tree"] if e["dirty"] else ["dirty flag not recorded"] if e["dirty"] is None else []
+    return "; ".join(parts) or "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", type=Path, default=RESULTS, help="folder of bench results files")
+    ap.add_argument("--rev", default="HEAD", help="the revision whose library the rows should match")
+    args = ap.parse_args(argv)
+    entries = check(args.results, args.rev)
+    print("| row | seeds | commit | current | why not |\n|---|---|---|---|---|")
+    for e in entries:
+        print(f"| {e['row']} | {e['seeds']} | {e['commit'][:7]} | {'yes' if e['current'] else 'NO'} | {_why(e)} |")
+    stale = sorted({e["row"] for e in entries if not e["current"]})
+    print(f"\n{len(entries) - sum(not e['current'] for e in entries)} of {len(entries)} recorded commits current "
+          f"at {args.rev}" + (f"; regenerate: {', '.join(stale)}" if stale else ""))
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The results-currency check: a row is current while the library is unchanged since its commit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from benchmarks import results_currency as rc
+
+
+def _git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _commit(repo: Path, files: dict[str, str]) -> str:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "change")
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def _row(results: Path, name: str, commit: str, dirty: bool | None, added: dict[int, str] | None = None) -> None:
+    runs = [{"seed": 0}] + [{"seed": s, "git_commit": c, "git_dirty": False} for s, c in (added or {}).items()]
+    (results / f"{name}.json").write_text(json.dumps({"git_commit": commit, "git_dirty": dirty, "seed_runs": runs}))
+
+
+def test_rows_stay_current_through_docs_commits_and_go_stale_on_library_ones(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    repo.mkdir()
+    results.mkdir()
+    _git(repo, "init", "-q")
+    first = _commit(repo, {"agents/plan.py": "a = 1\n", "docs/x.md": "one\n"})
+    docs_only = _commit(repo, {"docs/x.md": "two\n"})
+    _row(results, "kept", first, False)
+    _row(results, "dirty", docs_only, True)
+    _row(results, "unknown", "f" * 40, False)
+    (results / "speed.json").write_text(json.dumps({"git_commit": first}))  # not a bench row: skipped
+    assert [(e["row"], e["current"]) for e in rc.check(results, "HEAD", repo)] == \
+        [("dirty", False), ("kept", True), ("unknown", False)]
+    library = _commit(repo, {"agents/plan.py": "a = 2\n"})
+    _row(results, "added", first, False, added={1: library, 2: first})
+    by = {(e["row"], e["seeds"]): e for e in rc.check(results, "HEAD", repo)}
+    assert by[("kept", "0")]["changed"] == ["agents/plan.py"] and not by[("kept", "0")]["current"]
+    assert by[("added", "1")]["current"] and not by[("added", "2")]["current"] and not by[("added", "0")]["current"]
+    assert by[("unknown", "0")]["changed"] is None
+    assert rc._why(by[("unknown", "0")]) == "commit not in this clone"
+    assert rc._why(by[("dirty", "0")]).endswith("made from a dirty tree")
+    assert rc.library_changes(first, docs_only, repo) == []
+
+
+def test_seeds_trained_in_the_row_process_share_its_commit():
+    record = {"git_commit": "abc", "git_dirty": False,
+              "seed_runs": [{"seed": 0}, {"seed": 1}, {"seed": 2, "git_commit": "def", "git_dirty": None}]}
+    assert rc.row_commits(record) == [{"seeds": "0,1", "commit": "abc", "dirty": False},
+                                      {"seeds": "2", "commit": "def", "dirty": None}]
+
+
+def test_the_command_exits_one_while_a_row_is_stale(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(rc, "check", lambda results, rev: [
+        {"row": "a", "seeds": "0", "commit": "1" * 40, "dirty": False, "changed": [], "current": True},
+        {"row": "b", "seeds": "0", "commit": "2" * 40, "dirty": False, "changed": ["wm/x.py"], "current": False}])
+    assert rc.main(["--results", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "| b | 0 | 2222222 | NO | 1 library files changed since: wm/x.py |" in out
+    assert out.strip().endswith("1 of 2 recorded commits current at HEAD; regenerate: b")
