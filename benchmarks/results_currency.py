@@ -7,8 +7,13 @@ A bench row (``benchmarks/results/<task>.json``) records the commit its ``wm ben
 or benchmarks keep it current); otherwise the library files that changed since are listed, and the row
 must be regenerated (``wm bench --only <task>``) before its numbers describe the code.
 
-Usage: ``python -m benchmarks.results_currency [--results DIR] [--rev HEAD]``; exits 1 when a row is
-stale, was made from a dirty tree, or names a commit this clone does not have.
+The benchmark artifacts that ``BENCHMARKS.md`` renders beside the rows (:data:`REPORTED`: plan speed,
+scaling, the stable-worldmodel comparison, allocator and threads, the re-run evaluations and training)
+are checked the same way, against the commit their benchmark recorded. The other files there are
+diagnostics of particular runs, cited by the docs at the commit they record, and are not checked.
+
+Usage: ``python -m benchmarks.results_currency [--results DIR] [--rev HEAD]``; exits 1 when a row or a
+reported artifact is stale, was made from a dirty tree, or names a commit this clone does not have.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from wm.provenance import LIBRARY_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+REPORTED = ("plan_speed.json", "plan_speed_wide.json", "scaling.json", "swm_compare.json", "train_alloc.json",
+            "threads_contention.json", "reeval.json", "reeval_bf16.json", "retrain.json")
+"""The artifacts ``wm bench`` renders into ``BENCHMARKS.md`` (``wm/speed_report.py``, ``wm/runtime_report.py``,
+``wm/reeval_report.py``)."""
 
 
 def library_changes(commit: str, rev: str = "HEAD", repo: Path = ROOT) -> list[str] | None:
@@ -59,6 +68,23 @@ def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> 
     return entries
 
 
+def check_artifacts(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
+    """One entry per :data:`REPORTED` artifact present: ``{row, seeds, commit, dirty, changed, current}``
+    (``row``: the file name; the commit is at the top level or under ``machine``; a dirty flag the
+    benchmark did not record does not count against it)."""
+    entries = []
+    for name in REPORTED:
+        path = Path(results_dir) / name
+        if not path.exists():
+            continue
+        body = json.loads(path.read_text())
+        where = body if "git_commit" in body else body.get("machine", {})
+        changed = library_changes(where["git_commit"], rev, repo)
+        entries.append({"row": name, "seeds": "-", "commit": where["git_commit"], "dirty": where.get("git_dirty"),
+                        "changed": changed, "current": changed == [] and where.get("git_dirty") is not True})
+    return entries
+
+
 def _why(e: dict[str, Any]) -> str:
     """The table's last column: what keeps an entry from being current."""
     if e["changed"] is None:
@@ -69,18 +95,27 @@ def _why(e: dict[str, Any]) -> str:
     return "; ".join(parts) or "-"
 
 
+def _table(entries: list[dict[str, Any]], first: str) -> None:
+    """Print ``entries`` as a markdown table whose first column is headed ``first``."""
+    print(f"| {first} | seeds | commit | current | why not |\n|---|---|---|---|---|")
+    for e in entries:
+        print(f"| {e['row']} | {e['seeds']} | {e['commit'][:7]} | {'yes' if e['current'] else 'NO'} | {_why(e)} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS, help="folder of bench results files")
     ap.add_argument("--rev", default="HEAD", help="the revision whose library the rows should match")
     args = ap.parse_args(argv)
     entries = check(args.results, args.rev)
-    print("| row | seeds | commit | current | why not |\n|---|---|---|---|---|")
-    for e in entries:
-        print(f"| {e['row']} | {e['seeds']} | {e['commit'][:7]} | {'yes' if e['current'] else 'NO'} | {_why(e)} |")
-    stale = sorted({e["row"] for e in entries if not e["current"]})
-    print(f"\n{len(entries) - sum(not e['current'] for e in entries)} of {len(entries)} recorded commits current "
-          f"at {args.rev}" + (f"; regenerate: {', '.join(stale)}" if stale else ""))
+    artifacts = check_artifacts(args.results, args.rev)
+    _table(entries, "row")
+    print()
+    _table(artifacts, "reported artifact")
+    everything = entries + artifacts
+    stale = sorted({e["row"] for e in everything if not e["current"]})
+    print(f"\n{sum(e['current'] for e in everything)} of {len(everything)} recorded commits current at {args.rev}"
+          + (f"; regenerate: {', '.join(stale)}" if stale else ""))
     return 1 if stale else 0
 
 

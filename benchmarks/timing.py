@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wm.provenance import git_commit, versions
+from wm.provenance import code_at_start, versions
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -59,10 +59,11 @@ def cpu_model() -> str:
 
 
 def machine_info() -> dict:
-    """CPU model and count, package versions, git commit and UTC date of a measurement."""
-    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(),
-            "versions": versions(), "git_commit": git_commit(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    """CPU model and count, package versions, git commit (and whether the library was dirty: the process's
+    first answer, :func:`wm.provenance.code_at_start`) and UTC date of a measurement."""
+    commit, dirty = code_at_start()
+    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "versions": versions(), "git_commit": commit,
+            "git_dirty": dirty, "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def write_artifact(res: dict, out: Path) -> None:

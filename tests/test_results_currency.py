@@ -61,6 +61,7 @@ def test_seeds_trained_in_the_row_process_share_its_commit():
 
 
 def test_the_command_exits_one_while_a_row_is_stale(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(rc, "check_artifacts", lambda results, rev: [])
     monkeypatch.setattr(rc, "check", lambda results, rev: [
         {"row": "a", "seeds": "0", "commit": "1" * 40, "dirty": False, "changed": [], "current": True},
         {"row": "b", "seeds": "0", "commit": "2" * 40, "dirty": False, "changed": ["wm/x.py"], "current": False}])
@@ -68,3 +69,29 @@ def test_the_command_exits_one_while_a_row_is_stale(tmp_path, capsys, monkeypatc
     out = capsys.readouterr().out
     assert "| b | 0 | 2222222 | NO | 1 library files changed since: wm/x.py |" in out
     assert out.strip().endswith("1 of 2 recorded commits current at HEAD; regenerate: b")
+
+
+def test_reported_artifacts_are_checked_by_the_commit_their_benchmark_recorded(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    repo.mkdir()
+    results.mkdir()
+    _git(repo, "init", "-q")
+    old = _commit(repo, {"wm/x.py": "a = 1\n"})
+    new = _commit(repo, {"wm/x.py": "a = 2\n"})
+    (results / "scaling.json").write_text(json.dumps({"machine": {"git_commit": new}}))  # no dirty flag
+    (results / "reeval.json").write_text(json.dumps({"machine": {"git_commit": new, "git_dirty": True}}))
+    (results / "swm_compare.json").write_text(json.dumps({"machine": {"git_commit": old, "git_dirty": False}}))
+    (results / "velocity_probe.json").write_text(json.dumps({"git_commit": old}))  # a cited diagnostic: skipped
+    by = {e["row"]: e for e in rc.check_artifacts(results, "HEAD", repo)}
+    assert set(by) == {"scaling.json", "reeval.json", "swm_compare.json"}
+    assert by["scaling.json"]["current"] and rc._why(by["scaling.json"]) == "dirty flag not recorded"
+    assert not by["reeval.json"]["current"] and not by["swm_compare.json"]["current"]
+    assert by["swm_compare.json"]["changed"] == ["wm/x.py"]
+
+
+def test_the_reported_list_is_what_the_report_modules_read():
+    import re
+
+    sources = "".join((rc.ROOT / "wm" / f).read_text() for f in ("speed_report.py", "runtime_report.py",
+                                                                  "reeval_report.py"))
+    assert set(re.findall(r'"([a-z_0-9]+\.json)"', sources)) == set(rc.REPORTED)
