@@ -1,9 +1,10 @@
-"""Shared helpers of the environment tests: how to make every registered id."""
+"""Shared helpers of the environment tests: how to make every registered id, an agent that never moves."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from envs.registration import ENV_SPECS, make_env
@@ -29,3 +30,16 @@ def make(env_id: str, **kw):
 
 
 IDS = sorted(ENV_SPECS)
+
+
+class StillAgent:
+    """An agent (``seed``, ``reset``, ``act``) whose action is always zero: it stays where it starts."""
+
+    def seed(self, seed: int) -> None:
+        pass
+
+    def reset(self, obs, info) -> None:
+        pass
+
+    def act(self, obs) -> np.ndarray:
+        return np.zeros(2, np.float32)

@@ -7,19 +7,7 @@ import numpy as np
 from benchmarks.pusht_offset_misses import NEAR, episode_misses, errors, summarise
 from envs.offset import OffsetProtocol
 from envs.registration import make_env
-
-
-class _StillAgent:
-    """Never moves: the closest approach is then the start (or a step that changes nothing)."""
-
-    def seed(self, seed: int) -> None:
-        pass
-
-    def reset(self, obs, info) -> None:
-        pass
-
-    def act(self, obs) -> np.ndarray:
-        return np.zeros(2, np.float32)
+from tests.envs_helpers import StillAgent
 
 
 def _env():
@@ -43,8 +31,8 @@ def test_errors_agree_with_the_env_margin_and_vanish_at_the_goal():
 def test_a_still_agent_misses_from_where_it_started_and_the_summary_counts_it():
     env = _env()
     proto = OffsetProtocol(policy="scripted")
-    rows = [episode_misses(env, _StillAgent(), proto, seed, budget=5) for seed in (100000, 100001)]
-    again = episode_misses(env, _StillAgent(), proto, 100000, budget=5)
+    rows = [episode_misses(env, StillAgent(), proto, seed, budget=5) for seed in (100000, 100001)]
+    again = episode_misses(env, StillAgent(), proto, 100000, budget=5)
     assert again == rows[0]  # deterministic
     for r in rows:
         assert not r["success"] and 0 <= r["step"] <= 5

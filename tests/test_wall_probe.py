@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from benchmarks import wall_probe
+from tests.envs_helpers import StillAgent
 from wm.cli import main
 
 
@@ -48,22 +49,11 @@ def test_transitions_pair_each_row_with_the_state_a_model_step_later(wall_run):
     assert np.array_equal(wall_probe.transitions(path, 5, 50)["rows"], tr["rows"])  # seeded
 
 
-class _StillAgent:
-    def seed(self, seed: int) -> None:
-        pass
-
-    def reset(self, obs, info) -> None:
-        pass
-
-    def act(self, obs) -> np.ndarray:
-        return np.zeros(2, np.float32)
-
-
 def test_a_held_push_into_the_wall_is_stopped_by_the_simulator(wall_run):
     import wm
 
     env, model = wm.make_env(wall_run), wm.load_model(wall_run)
-    still = wall_probe.run_episode(_StillAgent(), env, 100001)
+    still = wall_probe.run_episode(StillAgent(), env, 100001)
     assert not still["crossed"] and not still["success"]
     # the goal across the wall, the start 5 cm before it and well away from the door: a push along x is blocked
     side = -np.sign(still["goal"][0] - still["wall_x"])
