@@ -42,6 +42,14 @@ def library_changes(commit: str, rev: str = "HEAD", repo: Path = ROOT) -> list[s
     return out.stdout.split() if out.returncode == 0 else None
 
 
+def _load(path: Path) -> dict[str, Any]:
+    """A results file's JSON body (SystemExit naming the file when it is not valid JSON)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"{path}: not a readable results file ({err})") from None
+
+
 def row_commits(record: dict[str, Any]) -> list[dict[str, Any]]:
     """``[{seeds, commit, dirty}]``: the row's own commit with the seeds trained in its process, then each
     seed added later (``wm bench --add-seeds``, which records its own commit)."""
@@ -56,9 +64,11 @@ def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> 
     """One entry per bench row and recorded commit: ``{row, seeds, commit, dirty, changed, current}``.
 
     Bench rows are the results files with ``seed_runs`` (other artifacts there are benchmark outputs)."""
+    if not Path(results_dir).is_dir():
+        raise SystemExit(f"{results_dir}: no such results folder")
     entries = []
     for path in sorted(Path(results_dir).glob("*.json")):
-        record = json.loads(path.read_text())
+        record = _load(path)
         if "seed_runs" not in record:
             continue
         for c in row_commits(record):
@@ -77,7 +87,7 @@ def check_artifacts(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path =
         path = Path(results_dir) / name
         if not path.exists():
             continue
-        body = json.loads(path.read_text())
+        body = _load(path)
         where = body if "git_commit" in body else body.get("machine", {})
         changed = library_changes(where["git_commit"], rev, repo)
         entries.append({"row": name, "seeds": "-", "commit": where["git_commit"], "dirty": where.get("git_dirty"),

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from benchmarks import results_currency as rc
 
 
@@ -95,3 +97,11 @@ def test_the_reported_list_is_what_the_report_modules_read():
     sources = "".join((rc.ROOT / "wm" / f).read_text() for f in ("speed_report.py", "runtime_report.py",
                                                                   "reeval_report.py"))
     assert set(re.findall(r'"([a-z_0-9]+\.json)"', sources)) == set(rc.REPORTED)
+
+
+def test_a_missing_folder_or_a_corrupt_file_is_named_in_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="nowhere: no such results folder"):
+        rc.check(tmp_path / "nowhere")
+    (tmp_path / "pusht_pixels.json").write_text('{"seed_runs": [')
+    with pytest.raises(SystemExit, match=r"pusht_pixels\.json: not a readable results file"):
+        rc.check(tmp_path)
