@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wm.bench import load_results
 from wm.provenance import LIBRARY_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,38 +61,45 @@ def row_commits(record: dict[str, Any]) -> list[dict[str, Any]]:
                       for r in runs if "git_commit" in r]
 
 
-def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
-    """One entry per bench row and recorded commit: ``{row, seeds, commit, dirty, changed, current}``.
+def _entry(row: str, seeds: str, commit: str, dirty: bool | None, rev: str, repo: Path,
+           dirty_flag_required: bool) -> dict[str, Any]:
+    """``{row, seeds, commit, dirty, changed, current}``: current when no library file changed since ``commit``
+    and the tree was clean (``dirty`` False; None, not recorded, passes only where it is not required)."""
+    changed = library_changes(commit, rev, repo)
+    clean = dirty is False or (dirty is None and not dirty_flag_required)
+    return {"row": row, "seeds": seeds, "commit": commit, "dirty": dirty, "changed": changed,
+            "current": changed == [] and clean}
 
-    Bench rows are the results files with ``seed_runs`` (other artifacts there are benchmark outputs)."""
+
+def _rows(results_dir: Path) -> list[dict[str, Any]]:
+    """The bench rows as ``wm bench`` reports them (:func:`wm.bench.load_results`); an unreadable results
+    file is named in one line (SystemExit)."""
     if not Path(results_dir).is_dir():
         raise SystemExit(f"{results_dir}: no such results folder")
-    entries = []
-    for path in sorted(Path(results_dir).glob("*.json")):
-        record = _load(path)
-        if "seed_runs" not in record:
-            continue
-        for c in row_commits(record):
-            changed = library_changes(c["commit"], rev, repo)
-            entries.append({"row": path.stem, **c, "changed": changed,
-                            "current": changed == [] and c["dirty"] is False})
-    return entries
+    try:
+        return load_results(results_dir)
+    except ValueError:
+        for path in sorted(Path(results_dir).glob("*.json")):
+            _load(path)  # exits naming the first file that is not valid JSON
+        raise
+
+
+def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
+    """One entry per bench row and recorded commit (:func:`_entry`; a row must record its dirty flag)."""
+    return [_entry(record["name"], c["seeds"], c["commit"], c["dirty"], rev, repo, True)
+            for record in _rows(results_dir) for c in row_commits(record)]
 
 
 def check_artifacts(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
-    """One entry per :data:`REPORTED` artifact present: ``{row, seeds, commit, dirty, changed, current}``
-    (``row``: the file name; the commit is at the top level or under ``machine``; a dirty flag the
-    benchmark did not record does not count against it)."""
+    """One entry per :data:`REPORTED` artifact present (:func:`_entry`, ``row`` the file name; the commit is
+    at the top level or under ``machine``; a dirty flag the benchmark did not record does not count)."""
     entries = []
     for name in REPORTED:
         path = Path(results_dir) / name
-        if not path.exists():
-            continue
-        body = _load(path)
-        where = body if "git_commit" in body else body.get("machine", {})
-        changed = library_changes(where["git_commit"], rev, repo)
-        entries.append({"row": name, "seeds": "-", "commit": where["git_commit"], "dirty": where.get("git_dirty"),
-                        "changed": changed, "current": changed == [] and where.get("git_dirty") is not True})
+        if path.exists():
+            body = _load(path)
+            where = body if "git_commit" in body else body.get("machine", {})
+            entries.append(_entry(name, "-", where["git_commit"], where.get("git_dirty"), rev, repo, False))
     return entries
 
 

@@ -28,7 +28,8 @@ def _commit(repo: Path, files: dict[str, str]) -> str:
 
 def _row(results: Path, name: str, commit: str, dirty: bool | None, added: dict[int, str] | None = None) -> None:
     runs = [{"seed": 0}] + [{"seed": s, "git_commit": c, "git_dirty": False} for s, c in (added or {}).items()]
-    (results / f"{name}.json").write_text(json.dumps({"git_commit": commit, "git_dirty": dirty, "seed_runs": runs}))
+    (results / f"{name}.json").write_text(json.dumps({"name": name, "agents": {}, "git_commit": commit,
+                                                      "git_dirty": dirty, "seed_runs": runs}))
 
 
 def test_rows_stay_current_through_docs_commits_and_go_stale_on_library_ones(tmp_path):
@@ -53,6 +54,16 @@ def test_rows_stay_current_through_docs_commits_and_go_stale_on_library_ones(tmp
     assert rc._why(by[("unknown", "0")]) == "commit not in this clone"
     assert rc._why(by[("dirty", "0")]).endswith("made from a dirty tree")
     assert rc.library_changes(first, docs_only, repo) == []
+
+
+def test_every_row_the_report_renders_is_checked_even_without_seed_runs(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    first = _commit(repo, {"envs/a.py": "a = 1\n"})
+    old = {"name": "old_row", "agents": {}, "git_commit": first, "git_dirty": False}  # from before seed_runs
+    (tmp_path / "old_row.json").write_text(json.dumps(old))
+    assert [(e["row"], e["seeds"], e["current"]) for e in rc.check(tmp_path, "HEAD", repo)] == [("old_row", "0", True)]
 
 
 def test_seeds_trained_in_the_row_process_share_its_commit():
