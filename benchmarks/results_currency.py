@@ -5,7 +5,11 @@ A bench row (``benchmarks/results/<task>.json``) records the commit its ``wm ben
 ``wm bench --add-seeds`` its own. A commit is *current* when the library's code and configs
 (``wm.provenance.LIBRARY_PATHS``) are the same there as at ``--rev`` (commits that touch only docs, tests
 or benchmarks keep it current); otherwise the library files that changed since are listed, and the row
-must be regenerated (``wm bench --only <task>``) before its numbers describe the code.
+must be regenerated (``wm bench --only <task>``) before its numbers describe the code. A change to the
+config files alone keeps a row current when the row's own config, resolved at ``HEAD`` from its bench
+task file (``configs/bench/<task>.yaml``) as ``wm bench`` resolves it, equals the config the row recorded
+and the task file's report fields (title, targets, peers) equal the row's: another task's recipe, or a
+comment, does not change what this row ran. Code changes always count.
 
 The benchmark artifacts that ``BENCHMARKS.md`` renders beside the rows (:data:`REPORTED`: plan speed,
 scaling, the stable-worldmodel comparison, allocator and threads, the re-run evaluations and training)
@@ -25,7 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wm.bench import load_results
+from wm.bench import BenchTask, config_drift, load_results, load_suite
+from wm.config import ConfigError, load_config
 from wm.provenance import LIBRARY_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,13 +67,61 @@ def row_commits(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _entry(row: str, seeds: str, commit: str, dirty: bool | None, rev: str, repo: Path,
-           dirty_flag_required: bool) -> dict[str, Any]:
-    """``{row, seeds, commit, dirty, changed, current}``: current when no library file changed since ``commit``
-    and the tree was clean (``dirty`` False; None, not recorded, passes only where it is not required)."""
+           dirty_flag_required: bool, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{row, seeds, commit, dirty, changed, config, current}``: current when no library file that can
+    affect it changed since ``commit`` and the tree was clean (``dirty`` False; None, not recorded, passes
+    only where it is not required). With a bench row's ``record``, changed config files count only when
+    the row's config differs (:func:`config_change`; ``config`` lists how, else ``[]``)."""
     changed = library_changes(commit, rev, repo)
+    config: list[str] = []
+    if changed and record is not None and any(_is_config(f) for f in changed):
+        config = config_change(record, rev, repo)
+        if not config:
+            changed = [f for f in changed if not _is_config(f)]
     clean = dirty is False or (dirty is None and not dirty_flag_required)
-    return {"row": row, "seeds": seeds, "commit": commit, "dirty": dirty, "changed": changed,
+    return {"row": row, "seeds": seeds, "commit": commit, "dirty": dirty, "changed": changed, "config": config,
             "current": changed == [] and clean}
+
+
+def _is_config(path: str) -> bool:
+    return path.startswith("configs/")
+
+
+REPORT_FIELDS = ("title", "targets", "reference", "reference_protocol", "differs")
+"""The bench task fields a row copies into its record and the report renders from there."""
+
+
+def config_change(record: dict[str, Any], rev: str = "HEAD", repo: Path = ROOT) -> list[str]:
+    """How a bench row's config today differs from the one it recorded, as ``section.key: was -> now`` lines
+    (``[]``: the same; :func:`wm.bench.config_drift`), plus any report field of its task file that changed.
+
+    Today's config is resolved from the checkout's ``configs/bench`` as ``wm bench`` resolves the row's
+    first seed; the answer is only trusted for ``rev`` = ``HEAD`` with no uncommitted config change, and
+    otherwise (or when the row has no task file, or its config does not load) is one line saying why, so that
+    every changed config file counts."""
+    if not _configs_are(rev, repo):
+        return [f"configs at {rev} are not the checkout's: every config change counts"]
+    try:
+        task = _task(record["name"], repo)
+        cfg = load_config(task.config, [*task.overrides, f"train.seed={task.seeds[0]}"])
+    except (ConfigError, KeyError) as err:
+        return [f"row config not resolvable ({err})"]
+    fields = [f"{key}: {record.get(key)!r} -> {getattr(task, key)!r}" for key in REPORT_FIELDS
+              if record.get(key, getattr(task, key)) != getattr(task, key)]
+    return config_drift(record.get("config", {}), cfg) + fields
+
+
+def _configs_are(rev: str, repo: Path) -> bool:
+    """Whether ``rev`` is the checkout's commit and its config files are as committed."""
+    same = subprocess.run(["git", "rev-parse", rev, "HEAD"], cwd=repo, capture_output=True, text=True, timeout=60)
+    clean = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "configs"], cwd=repo, timeout=60)
+    lines = same.stdout.split()
+    return same.returncode == 0 and len(lines) == 2 and lines[0] == lines[1] and clean.returncode == 0
+
+
+def _task(name: str, repo: Path) -> BenchTask:
+    """The bench task file of row ``name`` in ``repo/configs/bench`` (ConfigError when there is none)."""
+    return load_suite(repo / "configs" / "bench", only=[name])[0]
 
 
 def _rows(results_dir: Path) -> list[dict[str, Any]]:
@@ -86,7 +139,7 @@ def _rows(results_dir: Path) -> list[dict[str, Any]]:
 
 def check(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path = ROOT) -> list[dict[str, Any]]:
     """One entry per bench row and recorded commit (:func:`_entry`; a row must record its dirty flag)."""
-    return [_entry(record["name"], c["seeds"], c["commit"], c["dirty"], rev, repo, True)
+    return [_entry(record["name"], c["seeds"], c["commit"], c["dirty"], rev, repo, True, record)
             for record in _rows(results_dir) for c in row_commits(record)]
 
 
@@ -109,6 +162,8 @@ def _why(e: dict[str, Any]) -> str:
         return "commit not in this clone"
     parts = [f"{len(e['changed'])} library files changed since: {', '.join(e['changed'][:4])}"
              + (" ..." if len(e["changed"]) > 4 else "")] if e["changed"] else []
+    config = e.get("config") or []
+    parts += [f"its config differs: {'; '.join(config[:3])}" + (" ..." if len(config) > 3 else "")] if config else []
     parts += ["made from a dirty tree"] if e["dirty"] else ["dirty flag not recorded"] if e["dirty"] is None else []
     return "; ".join(parts) or "-"
 

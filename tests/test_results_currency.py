@@ -116,3 +116,63 @@ def test_a_missing_folder_or_a_corrupt_file_is_named_in_one_line(tmp_path):
     (tmp_path / "pusht_pixels.json").write_text('{"seed_runs": [')
     with pytest.raises(SystemExit, match=r"pusht_pixels\.json: not a readable results file"):
         rc.check(tmp_path)
+
+
+def _bench_repo(repo: Path) -> str:
+    """A repo with two bench tasks, each on its own config; returns the first commit."""
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    files = {"agents/plan.py": "a = 1\n"}
+    for name in ("mine", "other"):
+        files[f"configs/{name}.yaml"] = "env:\n  id: wm/TwoRoom-v0\ntrain:\n  steps: 100\n"
+        files[f"configs/bench/{name}.yaml"] = f"name: {name}\nconfig: ../{name}.yaml\ntargets: {{mpc: 0.5}}\n"
+    return _commit(repo, files)
+
+
+def _bench_row(results: Path, repo: Path, name: str, commit: str) -> None:
+    from wm.bench import load_task
+    from wm.config import load_config, to_dict
+
+    task = load_task(repo / "configs" / "bench" / f"{name}.yaml")
+    cfg = to_dict(load_config(task.config, [*task.overrides, f"train.seed={task.seeds[0]}"]))
+    (results / f"{name}.json").write_text(json.dumps({
+        "name": name, "agents": {}, "git_commit": commit, "git_dirty": False, "seed_runs": [{"seed": 0}],
+        "config": cfg, "title": task.title, "targets": task.targets, "reference": {}, "reference_protocol": "offset",
+        "differs": ""}))
+
+
+def test_a_config_change_counts_only_for_the_rows_whose_config_it_changes(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    results.mkdir()
+    first = _bench_repo(repo)
+    _bench_row(results, repo, "mine", first)
+    _commit(repo, {"configs/other.yaml": "env:\n  id: wm/TwoRoom-v0\ntrain:\n  steps: 200\n",
+                   "configs/mine.yaml": "# a comment\nenv:\n  id: wm/TwoRoom-v0\ntrain:\n  steps: 100\n"})
+    (entry,) = rc.check(results, "HEAD", repo)
+    assert entry["current"] and entry["changed"] == [] and entry["config"] == []
+    _commit(repo, {"configs/mine.yaml": "env:\n  id: wm/TwoRoom-v0\ntrain:\n  steps: 300\n"})
+    (entry,) = rc.check(results, "HEAD", repo)
+    assert not entry["current"] and entry["changed"] == ["configs/mine.yaml", "configs/other.yaml"]
+    assert entry["config"] == ["train.steps: 100 -> 300"]
+    assert "its config differs: train.steps: 100 -> 300" in rc._why(entry)
+
+
+def test_a_changed_target_or_uncommitted_config_or_code_change_keeps_a_row_stale(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    results.mkdir()
+    first = _bench_repo(repo)
+    _bench_row(results, repo, "mine", first)
+    _commit(repo, {"configs/bench/mine.yaml": "name: mine\nconfig: ../mine.yaml\ntargets: {mpc: 0.9}\n"})
+    (entry,) = rc.check(results, "HEAD", repo)
+    assert not entry["current"] and entry["config"] == ["targets: {'mpc': 0.5} -> {'mpc': 0.9}"]
+    _commit(repo, {"configs/bench/mine.yaml": "name: mine\nconfig: ../mine.yaml\ntargets: {mpc: 0.5}\n",
+                   "configs/other.yaml": "env:\n  id: wm/TwoRoom-v0\n"})  # another row's config
+    assert rc.check(results, "HEAD", repo)[0]["current"]
+    (repo / "configs" / "mine.yaml").write_text("env:\n  id: wm/TwoRoom-v0\n")  # not committed
+    (entry,) = rc.check(results, "HEAD", repo)
+    assert not entry["current"] and "not the checkout's" in entry["config"][0]
+    _git(repo, "checkout", "--", "configs")
+    assert not rc.check(results, "HEAD~1", repo)[0]["current"]  # another revision: every config change counts
+    _commit(repo, {"agents/plan.py": "a = 2\n"})
+    (entry,) = rc.check(results, "HEAD", repo)
+    assert not entry["current"] and entry["changed"] == ["agents/plan.py"]
