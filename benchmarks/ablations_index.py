@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent / "results" / "ablations"
 
 
 def rows(folder: Path) -> list[str]:
-    """Markdown rows ``| run | protocol | agent | success | CI | episodes | commit |`` of one run folder."""
+    """Markdown rows ``| run | protocol | agent | plan | success | CI | latent | commit |`` of one run folder."""
     out = []
     metrics = folder / "train_metrics.json"
     extra = ""
@@ -30,9 +30,22 @@ def rows(folder: Path) -> list[str]:
         b = json.loads(f.read_text())
         wins = round(b["success_rate"] * b["episodes"])
         lo, hi = b["success_ci95"]
-        out.append(f"| {folder.name} | {b.get('protocol', 'task')} | {b['agent']} | {b['success_rate']:.2f} "
-                   f"({wins}/{b['episodes']}) | [{lo:.2f}, {hi:.2f}] | {extra} | {_commit(b)} |")
+        success = f"{b['success_rate']:.2f} ({wins}/{b['episodes']}) | [{lo:.2f}, {hi:.2f}]"
+        out.append(f"| {folder.name} | {b.get('protocol', 'task')} | {b['agent']} | {plan_label(b)} | {success} "
+                   f"| {extra} | {_commit(b)} |")
     return out
+
+
+def plan_label(body: dict) -> str:
+    """The planner and budget a result was planned with, ``cem 200x5 h6`` (``cem_gd 200x5+30 h6``: with its
+    gradient steps; a gradient planner's step size where it is not the default 0.1); ``-`` where the result
+    does not record its plan (random, or before plans were recorded)."""
+    plan = body.get("plan")
+    if not plan or body.get("agent") == "random":
+        return "-"
+    refine = f"+{plan['refine_steps']}" if plan["planner"] == "cem_gd" else ""
+    lr = f" lr {plan['lr']:g}" if plan["planner"] in ("gd", "cem_gd") and plan.get("lr", 0.1) != 0.1 else ""
+    return f"{plan['planner']} {plan['samples']}x{plan['iterations']}{refine} h{plan['horizon']}{lr}"
 
 
 def _commit(body: dict) -> str:
@@ -49,7 +62,7 @@ def main() -> None:
           "`_wrapped_` ones) scored the\n"
           "raw shoulder angle (before the rule took it modulo a full turn, c51969a): in\n"
           "reacher_state_offset_goalvel_zero_cem300x10h8, 14 of the 15 failures ended one turn (6.2-6.4 rad) off.\n")
-    print("| run | protocol | agent | success | 95% CI | latent | commit |\n|---|---|---|---|---|---|---|")
+    print("| run | protocol | agent | plan | success | 95% CI | latent | commit |\n|---|---|---|---|---|---|---|---|")
     for folder in sorted(p for p in ROOT.iterdir() if p.is_dir()):
         for line in rows(folder):
             print(line)

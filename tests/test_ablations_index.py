@@ -39,7 +39,17 @@ def test_a_run_without_training_metrics_has_an_empty_latent_column(tmp_path):
     run = tmp_path / "oracle_only"
     run.mkdir()
     (run / "task-oracle.json").write_text(json.dumps(_result("oracle", 1.0, 10, False)))
-    assert rows(run) == ["| oracle_only | task | oracle | 1.00 (10/10) | [0.10, 0.50] |  | 0123456 |"]
+    assert rows(run) == ["| oracle_only | task | oracle | - | 1.00 (10/10) | [0.10, 0.50] |  | 0123456 |"]
+
+
+def test_the_plan_column_names_the_planner_and_its_budget():
+    plan = {"planner": "cem", "samples": 200, "iterations": 5, "horizon": 6, "refine_steps": 10}
+    assert ablations_index.plan_label({"agent": "mpc", "plan": plan}) == "cem 200x5 h6"
+    assert ablations_index.plan_label({"agent": "mpc", "plan": {**plan, "planner": "cem_gd"}}) == "cem_gd 200x5+10 h6"
+    assert ablations_index.plan_label({"agent": "mpc", "plan": {**plan, "planner": "gd", "lr": 0.03}}) == \
+        "gd 200x5 h6 lr 0.03"
+    assert ablations_index.plan_label({"agent": "random", "plan": plan}) == "-"
+    assert ablations_index.plan_label({"agent": "mpc"}) == "-"
 
 
 def test_the_shipped_index_is_what_the_generator_prints(capsys):
