@@ -13,8 +13,12 @@ comment, does not change what this row ran. Code changes always count.
 
 The benchmark artifacts that ``BENCHMARKS.md`` renders beside the rows (:data:`REPORTED`: plan speed,
 scaling, the stable-worldmodel comparison, allocator and threads, the re-run evaluations and training)
-are checked the same way, against the commit their benchmark recorded. The other files there are
-diagnostics of particular runs, cited by the docs at the commit they record, and are not checked.
+are checked the same way, against the commit their benchmark recorded, a config change counting only for
+the config files (and their ``base:`` chains) the artifact's benchmark reads (:func:`artifact_configs`).
+The re-runs of the rows' own runs (:data:`ROW_BOUND`) read the configs saved in the run directories, and
+are stale instead when a row they re-ran has been regenerated since (its commit is no longer the row's).
+The other files there are diagnostics of particular runs, cited by the docs at the commit they record, and
+are not checked.
 
 Usage: ``python -m benchmarks.results_currency [--results DIR] [--rev HEAD]``; exits 1 when a row or a
 reported artifact is stale, was made from a dirty tree, or names a commit this clone does not have.
@@ -39,6 +43,12 @@ REPORTED = ("plan_speed.json", "plan_speed_wide.json", "scaling.json", "swm_comp
             "threads_contention.json", "reeval.json", "reeval_bf16.json", "retrain.json")
 """The artifacts ``wm bench`` renders into ``BENCHMARKS.md`` (``wm/speed_report.py``, ``wm/runtime_report.py``,
 ``wm/reeval_report.py``)."""
+ARTIFACT_CONFIGS = {"scaling.json": ("configs/tworoom_pixels.yaml", "configs/tworoom_state.yaml"),
+                    "swm_compare.json": ("configs/tworoom_state.yaml",)}
+"""The configs read by the benchmarks whose artifact does not name its own (``config``):
+:mod:`benchmarks.scaling`'s ``PIXELS, STATE``, :mod:`benchmarks.state_model`'s ``CONFIG``."""
+ROW_BOUND = ("reeval.json", "reeval_bf16.json", "retrain.json")
+"""Re-runs of the rows' own run directories (their saved configs), one entry per row (``name``, ``row_commit``)."""
 
 
 def library_changes(commit: str, rev: str = "HEAD", repo: Path = ROOT) -> list[str] | None:
@@ -67,17 +77,21 @@ def row_commits(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _entry(row: str, seeds: str, commit: str, dirty: bool | None, rev: str, repo: Path,
-           dirty_flag_required: bool, record: dict[str, Any] | None = None) -> dict[str, Any]:
+           dirty_flag_required: bool, record: dict[str, Any] | None = None,
+           config_deps: set[str] | None = None) -> dict[str, Any]:
     """``{row, seeds, commit, dirty, changed, config, current}``: current when no library file that can
     affect it changed since ``commit`` and the tree was clean (``dirty`` False; None, not recorded, passes
     only where it is not required). With a bench row's ``record``, changed config files count only when
-    the row's config differs (:func:`config_change`; ``config`` lists how, else ``[]``)."""
+    the row's config differs (:func:`config_change`; ``config`` lists how, else ``[]``); with an artifact's
+    ``config_deps`` (the config files it reads), only those count."""
     changed = library_changes(commit, rev, repo)
     config: list[str] = []
     if changed and record is not None and any(_is_config(f) for f in changed):
         config = config_change(record, rev, repo)
         if not config:
             changed = [f for f in changed if not _is_config(f)]
+    if changed and config_deps is not None:
+        changed = [f for f in changed if not _is_config(f) or f in config_deps]
     clean = dirty is False or (dirty is None and not dirty_flag_required)
     return {"row": row, "seeds": seeds, "commit": commit, "dirty": dirty, "changed": changed, "config": config,
             "current": changed == [] and clean}
@@ -147,13 +161,46 @@ def check_artifacts(results_dir: Path = RESULTS, rev: str = "HEAD", repo: Path =
     """One entry per :data:`REPORTED` artifact present (:func:`_entry`, ``row`` the file name; the commit is
     at the top level or under ``machine``; a dirty flag the benchmark did not record does not count)."""
     entries = []
+    rows = {r["name"]: r["git_commit"] for r in _rows(results_dir)}
     for name in REPORTED:
         path = Path(results_dir) / name
         if path.exists():
             body = _load(path)
             where = body if "git_commit" in body else body.get("machine", {})
-            entries.append(_entry(name, "-", where["git_commit"], where.get("git_dirty"), rev, repo, False))
+            e = _entry(name, "-", where["git_commit"], where.get("git_dirty"), rev, repo, False,
+                       config_deps=artifact_configs(name, body, repo))
+            e["rows_regenerated"] = regenerated_rows(body, rows) if name in ROW_BOUND else []
+            e["current"] = e["current"] and not e["rows_regenerated"]
+            entries.append(e)
     return entries
+
+
+def artifact_configs(name: str, body: dict[str, Any], repo: Path = ROOT) -> set[str] | None:
+    """The config files (``base:`` chains included) an artifact's benchmark read; None where unknown (every
+    config change then counts), ``set()`` for the re-runs of the rows' runs (:data:`ROW_BOUND`)."""
+    if name in ROW_BOUND:
+        return set()
+    files = ARTIFACT_CONFIGS.get(name) or ((body["config"],) if isinstance(body.get("config"), str) else None)
+    return None if files is None else set().union(*(config_chain(f, repo) for f in files))
+
+
+def config_chain(path: str, repo: Path = ROOT) -> set[str]:
+    """``path`` (relative to ``repo``) and the config files its ``base:`` keys lead to, as repo-relative paths."""
+    import yaml
+
+    chain: set[str] = set()
+    current: Path | None = (repo / path).resolve()
+    while current is not None and current.is_file() and current.relative_to(repo.resolve()).as_posix() not in chain:
+        chain.add(current.relative_to(repo.resolve()).as_posix())
+        base = (yaml.safe_load(current.read_text()) or {}).get("base")
+        current = (current.parent / base).resolve() if base else None
+    return chain
+
+
+def regenerated_rows(body: dict[str, Any], rows: dict[str, str]) -> list[str]:
+    """The rows a re-run artifact covers whose results file now records another commit (regenerated since)."""
+    return sorted({r["name"] for r in body.get("rows", []) if r.get("row_commit") and r["name"] in rows
+                   and not rows[r["name"]].startswith(r["row_commit"])})
 
 
 def _why(e: dict[str, Any]) -> str:
@@ -164,6 +211,8 @@ def _why(e: dict[str, Any]) -> str:
              + (" ..." if len(e["changed"]) > 4 else "")] if e["changed"] else []
     config = e.get("config") or []
     parts += [f"its config differs: {'; '.join(config[:3])}" + (" ..." if len(config) > 3 else "")] if config else []
+    regenerated = e.get("rows_regenerated") or []
+    parts += [f"re-ran rows regenerated since: {', '.join(regenerated)}"] if regenerated else []
     parts += ["made from a dirty tree"] if e["dirty"] else ["dirty flag not recorded"] if e["dirty"] is None else []
     return "; ".join(parts) or "-"
 

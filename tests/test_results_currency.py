@@ -176,3 +176,46 @@ def test_a_changed_target_or_uncommitted_config_or_code_change_keeps_a_row_stale
     _commit(repo, {"agents/plan.py": "a = 2\n"})
     (entry,) = rc.check(results, "HEAD", repo)
     assert not entry["current"] and entry["changed"] == ["agents/plan.py"]
+
+
+def test_an_artifact_counts_only_the_config_files_its_benchmark_reads(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    results.mkdir()
+    _bench_repo(repo)
+    first = _commit(repo, {"configs/derived.yaml": "base: mine.yaml\ntrain:\n  steps: 7\n"})
+    assert rc.config_chain("configs/derived.yaml", repo) == {"configs/derived.yaml", "configs/mine.yaml"}
+    (results / "plan_speed.json").write_text(json.dumps({"config": "configs/derived.yaml",
+                                                         "machine": {"git_commit": first, "git_dirty": False}}))
+    (results / "reeval.json").write_text(json.dumps({"machine": {"git_commit": first, "git_dirty": False},
+                                                     "rows": []}))
+    _commit(repo, {"configs/other.yaml": "env:\n  id: wm/TwoRoom-v0\n"})
+    by = {e["row"]: e for e in rc.check_artifacts(results, "HEAD", repo)}
+    assert by["plan_speed.json"]["current"] and by["reeval.json"]["current"]  # reads run directories' configs
+    _commit(repo, {"configs/mine.yaml": "env:\n  id: wm/TwoRoom-v0\n"})  # the base of the one it reads
+    by = {e["row"]: e for e in rc.check_artifacts(results, "HEAD", repo)}
+    assert not by["plan_speed.json"]["current"] and by["plan_speed.json"]["changed"] == ["configs/mine.yaml"]
+    assert by["reeval.json"]["current"]
+
+
+def test_a_rerun_of_a_row_that_was_regenerated_since_is_stale(tmp_path):
+    repo, results = tmp_path / "repo", tmp_path / "results"
+    results.mkdir()
+    first = _bench_repo(repo)
+    _bench_row(results, repo, "mine", first)
+    rerun = {"machine": {"git_commit": first, "git_dirty": False},
+             "rows": [{"name": "mine", "row_commit": first[:10], "protocol": "task", "episodes": 5}]}
+    (results / "retrain.json").write_text(json.dumps(rerun))
+    assert rc.check_artifacts(results, "HEAD", repo)[0]["current"]
+    newer = _commit(repo, {"docs.md": "x\n"})
+    _bench_row(results, repo, "mine", newer)  # the row made again
+    (entry,) = rc.check_artifacts(results, "HEAD", repo)
+    assert not entry["current"] and entry["rows_regenerated"] == ["mine"]
+    assert rc._why(entry) == "re-ran rows regenerated since: mine"
+
+
+def test_the_declared_configs_are_those_the_benchmarks_read():
+    from benchmarks import scaling, state_model
+
+    assert rc.ARTIFACT_CONFIGS == {"scaling.json": (scaling.PIXELS, scaling.STATE),
+                                   "swm_compare.json": (state_model.CONFIG,)}
+    assert set(rc.ROW_BOUND) <= set(rc.REPORTED) and set(rc.ARTIFACT_CONFIGS) <= set(rc.REPORTED)
