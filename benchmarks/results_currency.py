@@ -33,8 +33,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.scaling import PIXELS, STATE
 from wm.bench import BenchTask, config_drift, load_results, load_suite
-from wm.config import ConfigError, load_config
+from wm.config import BASE_KEY, ConfigError, load_config
 from wm.provenance import LIBRARY_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +44,8 @@ REPORTED = ("plan_speed.json", "plan_speed_wide.json", "scaling.json", "swm_comp
             "threads_contention.json", "reeval.json", "reeval_bf16.json", "retrain.json")
 """The artifacts ``wm bench`` renders into ``BENCHMARKS.md`` (``wm/speed_report.py``, ``wm/runtime_report.py``,
 ``wm/reeval_report.py``)."""
-ARTIFACT_CONFIGS = {"scaling.json": ("configs/tworoom_pixels.yaml", "configs/tworoom_state.yaml"),
-                    "swm_compare.json": ("configs/tworoom_state.yaml",)}
-"""The configs read by the benchmarks whose artifact does not name its own (``config``):
-:mod:`benchmarks.scaling`'s ``PIXELS, STATE``, :mod:`benchmarks.state_model`'s ``CONFIG``."""
+ARTIFACT_CONFIGS = {"scaling.json": (PIXELS, STATE)}
+"""The configs read by a benchmark whose artifact does not name its own (``config``, or ``model.config``)."""
 ROW_BOUND = ("reeval.json", "reeval_bf16.json", "retrain.json")
 """Re-runs of the rows' own run directories (their saved configs), one entry per row (``name``, ``row_commit``)."""
 
@@ -180,7 +179,8 @@ def artifact_configs(name: str, body: dict[str, Any], repo: Path = ROOT) -> set[
     config change then counts), ``set()`` for the re-runs of the rows' runs (:data:`ROW_BOUND`)."""
     if name in ROW_BOUND:
         return set()
-    files = ARTIFACT_CONFIGS.get(name) or ((body["config"],) if isinstance(body.get("config"), str) else None)
+    named = body.get("config") or body.get("model", {}).get("config")
+    files = ARTIFACT_CONFIGS.get(name) or ((named,) if isinstance(named, str) else None)
     return None if files is None else set().union(*(config_chain(f, repo) for f in files))
 
 
@@ -188,11 +188,11 @@ def config_chain(path: str, repo: Path = ROOT) -> set[str]:
     """``path`` (relative to ``repo``) and the config files its ``base:`` keys lead to, as repo-relative paths."""
     import yaml
 
-    chain: set[str] = set()
+    root, chain = repo.resolve(), set()
     current: Path | None = (repo / path).resolve()
-    while current is not None and current.is_file() and current.relative_to(repo.resolve()).as_posix() not in chain:
-        chain.add(current.relative_to(repo.resolve()).as_posix())
-        base = (yaml.safe_load(current.read_text()) or {}).get("base")
+    while current is not None and current.is_file() and (name := current.relative_to(root).as_posix()) not in chain:
+        chain.add(name)
+        base = (yaml.safe_load(current.read_text()) or {}).get(BASE_KEY)
         current = (current.parent / base).resolve() if base else None
     return chain
 
